@@ -1,0 +1,127 @@
+"""One place that normalises subject identifiers and one place that pseudonymises them.
+
+Normalised identifiers let one person match across systems (``Jan@Apora.NL `` and
+``jan@apora.nl``); keyed pseudonyms let reports refer to that person without showing them.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+import phonenumbers
+from stdnum import iban as _iban
+
+DEFAULT_REGION = "NL"
+KEY_ENV = "DATAMAP_KEY"
+KEY_FILE_ENV = "DATAMAP_KEY_FILE"
+
+_space = re.compile(r"\s+")
+
+
+def normalise_email(value: object) -> str | None:
+    """Lower-case and strip an e-mail address; None when there is none."""
+    if value is None:
+        return None
+    text = _space.sub("", str(value)).strip().lower()
+    if text.startswith("mailto:"):
+        text = text[len("mailto:"):]
+    return text if "@" in text else None
+
+
+def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str | None:
+    """Return a phone number in E.164 (``+31612345678``), or None when it is not one."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_iban(value: object) -> str | None:
+    """Return a compact upper-case IBAN when the checksum holds, else None (masked values too)."""
+    if value is None:
+        return None
+    text = _iban.compact(str(value))
+    return text if _iban.is_valid(text) else None
+
+
+def is_masked(value: object) -> bool:
+    """Tell whether a value was masked by the exporting system (``XXXXXX4321``)."""
+    return bool(value) and bool(re.fullmatch(r"[Xx*•]{3,}[\w]{0,6}", str(value).replace(" ", "")))
+
+
+def normalise_name(value: object) -> str | None:
+    """Fold case, diacritics and spacing of a personal name (``Émile  de Vries`` -> ``emile de vries``)."""
+    if value is None:
+        return None
+    text = unicodedata.normalize("NFKD", str(value))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = _space.sub(" ", text).strip().lower()
+    return text or None
+
+
+def default_key_file(workspace_root: Path) -> Path:
+    """Where a workspace's pseudonym key lives: outside the repository, per workspace."""
+    digest = hashlib.sha256(str(workspace_root.resolve()).encode()).hexdigest()[:16]
+    base = Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+    return base / "datamap" / "keys" / f"{digest}.key"
+
+
+def load_key(workspace_root: Path) -> bytes:
+    """Read the workspace's HMAC key, creating it (mode 0600) on first use.
+
+    ``DATAMAP_KEY`` (hex or text) wins; then ``DATAMAP_KEY_FILE``; then a per-workspace file under
+    ``~/.config/datamap/keys``. The key is never written to any output.
+    """
+    if os.environ.get(KEY_ENV):
+        return os.environ[KEY_ENV].encode()
+    path = Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else default_key_file(workspace_root)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(os.urandom(32).hex().encode())
+    return path.read_bytes().strip()
+
+
+class Pseudonymizer:
+    """Keyed pseudonyms: the same identifier gives the same reference across systems and runs."""
+
+    def __init__(self, key: bytes):
+        self._key = key
+
+    def ref(self, identifier: str | None, kind: str = "subject") -> str | None:
+        """Return ``subj-<12 hex>`` for a normalised identifier (None stays None)."""
+        if not identifier:
+            return None
+        digest = hmac.new(self._key, identifier.encode(), hashlib.sha256).hexdigest()[:12]
+        prefix = "subj" if kind == "subject" else kind
+        return f"{prefix}-{digest}"
+
+    def subject_ref(self, email: object = None, phone: object = None, iban: object = None) -> str | None:
+        """Reference a person by the strongest identifier present: e-mail, then phone, then IBAN."""
+        for norm in (normalise_email(email), normalise_phone(phone), normalise_iban(iban)):
+            if norm:
+                return self.ref(norm)
+        return None
+
+    def mask(self, value: object) -> str | None:
+        """Replace a raw e-mail, phone or IBAN by its pseudonym; other text is returned as is."""
+        if value is None:
+            return None
+        text = str(value)
+        norm = normalise_email(text) or normalise_iban(text)
+        if norm is None and re.search(r"\d{6,}", text.replace(" ", "")):
+            norm = normalise_phone(text)
+        return self.ref(norm) if norm else text

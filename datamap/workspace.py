@@ -1,0 +1,293 @@
+"""The workspace: a folder with manifests, sources.yml, policy.yml and the notice.
+
+Loading validates the two workbench files (``sources.yml``, ``policy.yml``) against typed models
+and turns every problem into one :class:`~datamap.errors.BadInput` line naming file and key.
+The fideslang manifests are parsed by :mod:`datamap.map`; here they are only read as YAML.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from dateutil.relativedelta import relativedelta
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from datamap.errors import BadInput
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<years>\d+)Y)?(?:(?P<months>\d+)M)?(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?$"
+)
+
+
+def parse_duration(text: str) -> relativedelta:
+    """Parse an ISO-8601 date duration (``P2Y``, ``P6M``, ``P14D``) into a calendar delta."""
+    match = _DURATION.match(str(text).strip())
+    if not match:
+        raise ValueError(f"not an ISO-8601 duration like P2Y, P6M or P14D: {text!r}")
+    parts = {k: int(v) for k, v in match.groupdict().items() if v}
+    return relativedelta(
+        years=parts.get("years", 0),
+        months=parts.get("months", 0),
+        days=parts.get("days", 0) + 7 * parts.get("weeks", 0),
+    )
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Duration = str
+
+
+def _check_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+# --- sources.yml -------------------------------------------------------------------------------
+
+Product = Literal[
+    "zoho_crm", "zoho_books", "zoho_desk", "zoho_salesiq", "zoho_campaigns", "zoho_mail",
+    "customer_portal", "hr", "governance", "generic",
+]
+FileFormat = Literal["csv", "xlsx", "mbox", "message_trace"]
+
+
+class CollectionSource(_Model):
+    """Where one collection's rows are: an export file (glob allowed) or a table."""
+
+    file: str | None = None
+    table: str | None = None
+    format: FileFormat | None = None
+    encoding: str = "auto"
+    delimiter: str = "auto"
+    date_format: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict, description="their header -> standard header")
+
+    def file_format(self) -> FileFormat:
+        if self.format:
+            return self.format
+        suffix = Path(self.file or "").suffix.lower()
+        return {".xlsx": "xlsx", ".mbox": "mbox"}.get(suffix, "csv")  # type: ignore[return-value]
+
+
+class DatasetSource(_Model):
+    """A dataset of the map and where its data lives."""
+
+    product: Product = "generic"
+    url: str | None = Field(None, description="SQLAlchemy URL; secrets only as ${ENV_VAR}")
+    date_format: str | None = None
+    collections: dict[str, CollectionSource]
+
+    @field_validator("url")
+    @classmethod
+    def _no_inline_secret(cls, value: str | None) -> str | None:
+        if value and re.search(r"://[^/@:]+:(?!\$\{)[^@/]+@", value):
+            raise ValueError("a password in a database URL must be given as ${ENV_VAR}")
+        return value
+
+
+class SourcesConfig(_Model):
+    version: Literal[1] = 1
+    timezone: str = "Europe/Amsterdam"
+    datasets: dict[str, DatasetSource]
+
+
+# --- policy.yml --------------------------------------------------------------------------------
+
+
+class NoticePurpose(_Model):
+    key: str
+    text: str = Field(description="the notice's own words for this purpose")
+    data_uses: list[str]
+    data_categories: list[str] = Field(default_factory=list, description="empty: any category")
+    legal_basis: str | None = None
+
+
+class NoticeVersion(_Model):
+    version: str
+    published: dt.date
+    major: bool = False
+
+
+class NoticePolicy(_Model):
+    file: str
+    language: str = "nl"
+    purposes: list[NoticePurpose]
+    disclosed_categories: list[str] = Field(default_factory=list)
+    subjects: list[str] = Field(default_factory=lambda: ["customer", "prospect", "visitor"])
+
+
+class RetentionRule(_Model):
+    system: str
+    collection: str
+    period: Duration
+    date_column: str = Field(description="the store column the period counts from")
+    anchor: Literal["date", "fiscal_year_end"] = "date"
+    categories: list[str] = Field(default_factory=list)
+    legal_duty: str | None = Field(None, description="a law that obliges keeping: erasure restricts instead")
+    basis: str | None = None
+
+    _v = field_validator("period")(_check_duration)
+
+
+class AccessPolicy(_Model):
+    roles: dict[str, list[str]] = Field(description="roster role -> data categories its job needs")
+    restricted_categories: dict[str, list[str]] = Field(
+        default_factory=dict, description="category -> the only roles that may reach it"
+    )
+    review_interval: Duration = "P1Y"
+    deactivation_grace: Duration = "P1D"
+    reviewed_systems: list[str] = Field(default_factory=list)
+
+    _v = field_validator("review_interval", "deactivation_grace")(_check_duration)
+
+
+class RecipientPolicy(_Model):
+    approved_domains: list[str] = Field(default_factory=list)
+    approved_addresses: list[str] = Field(default_factory=list)
+    own_domains: list[str] = Field(default_factory=list)
+
+
+class RequestPolicy(_Model):
+    deadline: Duration = "P1M"
+    extension: Duration = "P2M"
+    privacy_mailbox: str
+
+    _v = field_validator("deadline", "extension")(_check_duration)
+
+
+class TrialPolicy(_Model):
+    max_days: int = 14
+
+
+class Policy(_Model):
+    version: Literal[1] = 1
+    organization: str = Field(description="fides_key of the Organization (the controller)")
+    as_of: dt.date | None = Field(None, description="the audit's reference date; default today")
+    timezone: str = "Europe/Amsterdam"
+    fiscal_year_end: str = "12-31"
+    notice: NoticePolicy
+    retention: list[RetentionRule]
+    access: AccessPolicy
+    recipients: RecipientPolicy
+    requests: RequestPolicy
+    trials: TrialPolicy = TrialPolicy()
+    processors: list[str] = Field(default_factory=list, description="fides_keys of approved processors")
+
+    def reference_date(self) -> dt.date:
+        return self.as_of or dt.date.today()
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    path: Path
+    relpath: str
+    documents: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    sources: SourcesConfig
+    policy: Policy
+    manifests: list[ManifestFile] = field(default_factory=list)
+
+    def path(self, relative: str) -> Path:
+        """Resolve a workspace-relative path (absolute paths stay as they are)."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def notice_path(self) -> Path:
+        return self.path(self.policy.notice.file)
+
+
+def read_yaml(path: Path, root: Path | None = None) -> Any:
+    """Read one YAML file, turning a syntax error into a BadInput naming file and line."""
+    rel = _rel(path, root)
+    if not path.exists():
+        raise BadInput(rel, None, "file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(rel, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise BadInput(rel, where, f"invalid YAML: {problem}") from None
+
+
+def _rel(path: Path, root: Path | None) -> str:
+    try:
+        return str(path.relative_to(root)) if root else str(path)
+    except ValueError:
+        return str(path)
+
+
+def validation_error(rel: str, exc: ValidationError) -> BadInput:
+    """Turn the first pydantic error into one BadInput line with the dotted key."""
+    err = exc.errors()[0]
+    key = ".".join(str(p) for p in err["loc"]) or None
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif err["type"] == "missing":
+        msg = "required key is missing"
+    return BadInput(rel, key, msg)
+
+
+def _load_model(model: type[BaseModel], path: Path, root: Path) -> Any:
+    data = read_yaml(path, root)
+    if not isinstance(data, dict):
+        raise BadInput(_rel(path, root), None, "expected a mapping at the top level")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(_rel(path, root), exc) from None
+
+
+def load_workspace(root: str | os.PathLike[str]) -> Workspace:
+    """Load and validate a workspace folder (manifests are read as YAML, not yet as a map)."""
+    base = Path(root)
+    if not base.is_dir():
+        raise BadInput(str(base), None, "workspace folder not found")
+    sources = _load_model(SourcesConfig, base / "sources.yml", base)
+    policy = _load_model(Policy, base / "policy.yml", base)
+    manifest_dir = base / "manifests"
+    files = sorted(manifest_dir.glob("*.yml")) + sorted(manifest_dir.glob("*.yaml"))
+    if not files:
+        raise BadInput(_rel(manifest_dir, base), None, "no fideslang manifests (*.yml) found")
+    manifests = []
+    for path in files:
+        data = read_yaml(path, base)
+        if not isinstance(data, dict):
+            raise BadInput(_rel(path, base), None, "expected a mapping of fideslang resource lists")
+        manifests.append(ManifestFile(path, _rel(path, base), data))
+    return Workspace(base, sources, policy, manifests)
+
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(value: str, file: str = "sources.yml", key: str | None = None) -> str:
+    """Replace ``${VAR}`` with the environment's value; a missing variable is bad input."""
+
+    def sub(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise BadInput(file, key, f"environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV.sub(sub, value)
