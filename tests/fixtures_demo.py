@@ -1,0 +1,1 @@
+"""Demo-workspace fixtures (owned by the demo generator's tests)."""

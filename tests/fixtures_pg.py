@@ -1,0 +1,1 @@
+"""PostgreSQL server fixtures (owned by the sources tests)."""
