@@ -1,3 +1,5 @@
-"""Shared fixtures: the demo workspace (fixtures_demo.py) and the PostgreSQL server (fixtures_pg.py)."""
+"""Shared fixtures: the demo workspace (fixtures_demo.py), the PostgreSQL server (fixtures_pg.py),
+and the demo estate's raw personal values for leak tests (fixtures_leak.py)."""
 from fixtures_demo import *  # noqa: F401,F403
+from fixtures_leak import *  # noqa: F401,F403
 from fixtures_pg import *  # noqa: F401,F403

@@ -1,0 +1,81 @@
+"""The raw personal values of a demo estate, to prove that no output leaks them.
+
+Collected straight from the source files (not through the library under test): every e-mail
+address outside Apora's own domain, every IBAN and every phone number, in the spelling the source
+uses and in normalised form (outputs may show either).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import mailbox
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
+PHONE = re.compile(r"(?:\+|00)?\d[\d ()\-]{7,}\d")
+OWN_DOMAINS = ("apora.nl",)
+
+
+def _cells(workspace: Path):
+    for path in sorted(workspace.rglob("*")):
+        if path.suffix.lower() in (".csv", ".tsv"):
+            raw = path.read_bytes()
+            for enc in ("utf-8-sig", "cp1252"):
+                try:
+                    text = raw.decode(enc)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+            for row in csv.reader(io.StringIO(text), dialect):
+                yield from row
+        elif path.suffix.lower() == ".xlsx":
+            import openpyxl
+
+            wb = openpyxl.load_workbook(path, read_only=True)
+            for ws in wb.worksheets:
+                for row in ws.iter_rows(values_only=True):
+                    yield from (str(v) for v in row if v is not None)
+        elif path.suffix.lower() == ".mbox":
+            for msg in mailbox.mbox(str(path)):
+                for header in ("From", "To", "Cc"):
+                    yield str(msg.get(header, ""))
+                for part in msg.walk():
+                    payload = part.get_payload(decode=True)
+                    if payload:
+                        yield payload.decode("utf-8", "replace")
+        elif path.suffix.lower() == ".db":
+            con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            for (table,) in con.execute("select name from sqlite_master where type='table'"):
+                for row in con.execute(f'select * from "{table}"'):
+                    yield from (str(v) for v in row if isinstance(v, str))
+            con.close()
+
+
+def raw_personal_values(workspace: Path) -> set[str]:
+    """Every raw e-mail (outside the own domain), IBAN and phone number of the estate, raw and normalised."""
+    from datamap.identity import normalise_email, normalise_iban, normalise_phone
+
+    values: set[str] = set()
+    for cell in _cells(workspace):
+        for email in EMAIL.findall(cell):
+            if not email.lower().endswith(OWN_DOMAINS):
+                values.update({email, email.lower()})
+        for iban in IBAN.findall(cell):
+            if normalise_iban(iban):
+                values.update({iban, normalise_iban(iban)})
+        for phone in PHONE.findall(cell):
+            digits = re.sub(r"\D", "", phone)
+            if 9 <= len(digits) <= 13 and normalise_phone(phone):
+                values.update({phone.strip(), normalise_phone(phone)})
+    return {v for v in values if len(v) >= 8}
+
+
+@pytest.fixture(scope="session")
+def demo_raw_values(demo_workspace) -> set[str]:
+    return raw_personal_values(Path(demo_workspace))
