@@ -1,0 +1,9 @@
+"""The register of processing activities (Art. 30 GDPR) and its translation catalogue.
+
+``build_register(map_input, policy, run, lang)`` gives rows of cells with provenance;
+``write_register(workspace, fmt, lang, out)`` writes the XLSX, HTML or Markdown file.
+"""
+from datamap.register.model import Register, build_register
+from datamap.register.terms import t
+
+__all__ = ["Register", "build_register", "t"]

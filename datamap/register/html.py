@@ -1,0 +1,98 @@
+"""The register as one self-contained HTML page (prints on A4) and as Markdown.
+
+Templates live in ``reports/templates/`` and are rendered by Jinja2 with autoescape on: every
+value from the map, the policy or the audit is escaped.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+from datamap.register.model import Register
+from datamap.register.terms import t
+from datamap.register.xlsx import cell_text, provenance_text
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Any:
+    """The Jinja2 environment of the report templates: autoescape on, undefined names fail."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=jinja2.select_autoescape(["html", "html.j2", "j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(t=t, cell_text=cell_text, provenance_text=provenance_text)
+    return env
+
+
+def render_register_html(reg: Register, standalone: bool = True) -> str:
+    """Render the register (both sheets, gaps, coverage) as HTML; a fragment when not standalone."""
+    return environment().get_template("register.html.j2").render(reg=reg, lang=reg.lang, standalone=standalone)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text output atomically (temporary file, then rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def write_html(reg: Register, path: str | Path) -> Path:
+    return write_text(render_register_html(reg), path)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(reg: Register) -> str:
+    """The register as Markdown: one section per activity (a 36-column table reads badly)."""
+    lang = reg.lang
+    out = [f"# {t('title.controller_register', lang)}", "",
+           f"{reg.organization} · {t('label.generated', lang)} {reg.generated} · "
+           f"{t('label.audit_run', lang)}: {reg.run_id or t('label.no_audit_run', lang)}", "",
+           t("label.legend", lang), ""]
+    sections = [(None, reg.columns, reg.rows), (t("title.processor_register", lang), reg.processor_columns, reg.processor_rows)]
+    for title, columns, rows in sections:
+        if title and rows:
+            out += [f"# {title}", ""]
+        for row in rows:
+            out += [f"## {row.activity}", "", f"| {t('col.field', lang)} | {t('col.value', lang)} | {t('col.declared', lang)} |", "|---|---|---|"]
+            for name in columns:
+                cell = row.cells[name]
+                out.append(f"| {_md_escape(t('field.' + name, lang))} | {_md_escape(cell_text(cell, lang))} | "
+                           f"{_md_escape('; '.join(cell.declared))} |")
+            out.append("")
+    out += [f"## {t('sheet.gaps', lang)}", "", t("label.gaps_intro", lang), "",
+            f"| {t('col.activity', lang)} | {t('col.field', lang)} | {t('col.where_to_fill', lang)} |", "|---|---|---|"]
+    out += [f"| {_md_escape(g.activity)} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |" for g in reg.gaps]
+    out += ["", f"## {t('sheet.coverage', lang)}", "", coverage_markdown(reg), ""]
+    return "\n".join(out)
+
+
+def coverage_markdown(reg: Register) -> str:
+    """The coverage table as Markdown (also what `datamap ropa` prints)."""
+    lang = reg.lang
+    head = [t(k, lang) for k in ("col.group", "col.questions", "col.answers", "col.answered", "col.verified",
+                                 "col.contradicted", "col.missing")]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for c in reg.coverage:
+        lines.append(f"| {t('group.' + c.group, lang)} | {c.questions} | {c.answers} | {c.answered} | {c.verified} | "
+                     f"{c.contradicted} | {c.missing} |")
+    tot = [sum(getattr(c, k) for c in reg.coverage) for k in ("questions", "answers", "answered", "verified", "contradicted", "missing")]
+    lines.append(f"| **{t('col.total', lang)}** | " + " | ".join(str(n) for n in tot) + " |")
+    return "\n".join(lines)
+
+
+def write_markdown(reg: Register, path: str | Path) -> Path:
+    return write_text(render_markdown(reg), path)

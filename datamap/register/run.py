@@ -1,0 +1,112 @@
+"""What the register and the report read from an audit run folder: checks, findings, row counts.
+
+The audit writes ``checks.json`` and ``findings.json`` (docs/design.md) into ``runs/<UTC ts>/``
+and keeps the audit store's ``_provenance`` table (row counts and hashes per source). Reports
+read these files only; they never open a source.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datamap.errors import BadInput
+
+STORE_NAMES = ("store.sqlite", "store.db", "audit.sqlite", "audit.db")
+META_NAMES = ("run.json", "manifest.json", "provenance.json")
+
+
+@dataclass(frozen=True)
+class AuditRun:
+    """One archived audit run, as plain data."""
+
+    folder: Path
+    run_id: str
+    checks: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] = field(default_factory=dict)
+
+    def rows_of_dataset(self, dataset: str) -> int | None:
+        """Rows read from a dataset's sources in this run; None when nothing was read."""
+        rows = [p.get("rows") or 0 for p in self.provenance if p.get("dataset") == dataset]
+        return sum(int(r) for r in rows) if rows else None
+
+    def sources_of_dataset(self, dataset: str) -> list[dict[str, Any]]:
+        return [p for p in self.provenance if p.get("dataset") == dataset]
+
+    def check(self, check_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.checks if c.get("check") == check_id), None)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadInput(str(path), f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
+
+
+def _store_provenance(folder: Path) -> list[dict[str, Any]]:
+    """Read ``_provenance`` from the run's audit store (read-only), if the run kept one."""
+    candidates = [folder / n for n in STORE_NAMES] + sorted(folder.glob("*.sqlite")) + sorted(folder.glob("*.db"))
+    for path in candidates:
+        if not path.is_file():
+            continue
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            con.row_factory = sqlite3.Row
+            rows = con.execute("SELECT * FROM _provenance").fetchall()
+            return [dict(r) for r in rows]
+        except sqlite3.DatabaseError:
+            continue
+        finally:
+            con.close()
+    return []
+
+
+def _meta(folder: Path) -> dict[str, Any]:
+    for name in META_NAMES:
+        data = _read_json(folder / name, None)
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def load_run(folder: str | Path) -> AuditRun:
+    """Read one run folder (it holds ``checks.json``)."""
+    base = Path(folder)
+    if not (base / "checks.json").exists():
+        raise BadInput(str(base), None, "not an audit run folder: no checks.json", "run `datamap audit` first")
+    meta = _meta(base)
+    provenance = _store_provenance(base) or list(meta.get("sources") or [])
+    return AuditRun(
+        folder=base,
+        run_id=str(meta.get("run_id") or meta.get("id") or base.name),
+        checks=list(_read_json(base / "checks.json", [])),
+        findings=list(_read_json(base / "findings.json", [])),
+        provenance=provenance,
+        meta=meta,
+        comparison=dict(_read_json(base / "comparison.json", {}) or {}),
+    )
+
+
+def run_folders(folder: str | Path) -> list[Path]:
+    """The run folders under ``folder`` (itself, or ``runs/*``), oldest first."""
+    base = Path(folder)
+    if (base / "checks.json").exists() and not (base / "runs").is_dir():
+        return [base]
+    runs = base / "runs" if (base / "runs").is_dir() else base
+    return sorted(p for p in runs.iterdir() if p.is_dir() and (p / "checks.json").exists()) if runs.is_dir() else []
+
+
+def latest_run(folder: str | Path | None) -> AuditRun | None:
+    """The newest run under ``folder`` (run ids are UTC timestamps, so names sort by time)."""
+    if folder is None:
+        return None
+    found = run_folders(folder)
+    return load_run(found[-1]) if found else None

@@ -1,0 +1,67 @@
+"""The translation catalogue: every label of the register and the report, in English and Dutch.
+
+The words live in ``terms.yml`` (the terms the Autoriteit Persoonsgegevens uses), so an auditor
+can correct a translation without touching code. Asking for a key or language that is not there
+is an error, never an English fallback hidden inside a Dutch register.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+import yaml
+
+from datamap.errors import BadInput
+
+LANGUAGES = ("en", "nl")
+_CATALOGUE = Path(__file__).with_name("terms.yml")
+
+
+@functools.lru_cache(maxsize=1)
+def catalogue() -> dict[str, dict[str, str]]:
+    """Load the catalogue once: key -> {language -> text}."""
+    data = yaml.safe_load(_CATALOGUE.read_text(encoding="utf-8"))
+    return {str(k): {lang: str(text) for lang, text in v.items()} for k, v in data.items()}
+
+
+def check_language(lang: str) -> str:
+    """Return ``lang`` when the catalogue has it, else raise BadInput naming the choices."""
+    if lang not in LANGUAGES:
+        raise BadInput(None, "--lang", f"unknown language {lang!r}", f"choose one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def t(key: str, lang: str, **values: object) -> str:
+    """Translate ``key`` into ``lang``, filling ``{name}`` placeholders from ``values``."""
+    try:
+        text = catalogue()[key][lang]
+    except KeyError:
+        raise KeyError(f"terms.yml has no {lang!r} text for {key!r}") from None
+    return text.format(**values) if values else text
+
+
+def has(key: str) -> bool:
+    """Tell whether the catalogue knows ``key`` (for enum values that may be new)."""
+    return key in catalogue()
+
+
+def t_or(key: str, lang: str, fallback: str) -> str:
+    """Translate a data-driven key (an enum value from a manifest) or show the value as declared."""
+    return t(key, lang) if has(key) else fallback
+
+
+_ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
+
+
+def duration(text: str, lang: str) -> str:
+    """Say an ISO-8601 duration in words (``P2Y`` -> ``2 years`` / ``2 jaar``); other text as is."""
+    match = _ISO.match(str(text).strip())
+    if not match or not any(match.groups()):
+        return str(text)
+    parts = []
+    for number, unit in zip(match.groups(), ("year", "month", "week", "day")):
+        if number:
+            n = int(number)
+            parts.append(f"{n} {t(f'unit.{unit}' if n == 1 else f'unit.{unit}s', lang)}")
+    return " ".join(parts)
