@@ -1,0 +1,65 @@
+"""``datamap subject WORKSPACE --email ...``: find one person everywhere; export, check erasure, show the request log."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from datamap.commands import app, one_line_errors
+from datamap.errors import EXIT_FINDINGS, EXIT_OK
+
+
+@app.command()
+@one_line_errors
+def subject(
+    workspace: Path = typer.Argument(..., help="the workspace folder"),
+    email: List[str] = typer.Option([], "--email", help="the person's e-mail address (repeatable)"),
+    phone: List[str] = typer.Option([], "--phone", help="the person's phone number (repeatable)"),
+    customer_number: List[str] = typer.Option([], "--customer-number", help="the person's customer number"),
+    iban: List[str] = typer.Option([], "--iban", help="the person's bank account"),
+    name: List[str] = typer.Option([], "--name", help="the person's name (fuzzy; needs corroboration)"),
+    city: Optional[str] = typer.Option(None, "--city", help="where the person lives (corroborates a name)"),
+    export: Optional[Path] = typer.Option(None, "--export", help="write the Art. 15/20 export (raw values) to this folder"),
+    erasure_check: bool = typer.Option(False, "--erasure-check", help="after an erasure: what is left, what a legal duty keeps, whom to tell"),
+    candidates: bool = typer.Option(False, "--candidates", help="also list weak matches that are not reported as the person"),
+    requests: bool = typer.Option(False, "--requests", help="print the request log with deadlines and status"),
+) -> None:
+    """Find every record of one person (matches shown by pseudonym and reason, never by value)."""
+    from datamap import subject as sr
+    from datamap.identity import Pseudonymizer, load_key
+    from datamap.workspace import load_workspace
+
+    ws = load_workspace(workspace)
+    con = sr.open_store(ws)
+    dm = sr.read_map(ws)
+    code = EXIT_OK
+    if requests:
+        for r in sr.request_log(con, ws):
+            typer.echo(f"{r.request_id:<10} {r.type:<12} received {r.received}  deadline {r.deadline}  {r.status}")
+    if requests and not (email or phone or customer_number or iban or name):
+        raise typer.Exit(EXIT_OK)
+    person = sr.Subject.of(email=email, phone=phone, customer_number=customer_number, iban=iban, name=name, city=city)
+    pseudo = Pseudonymizer(load_key(ws.root))
+    ref = pseudo.ref((person.emails or person.phones or person.customer_numbers or person.ibans or person.names)[0])
+    matches = sr.find(con, dm, person, own_domains=ws.policy.recipients.own_domains, include_candidates=candidates)
+    typer.echo(f"subject {ref}: {sum(m.is_subject for m in matches)} record(s) in {len({m.system for m in matches if m.is_subject})} system(s)")
+    for row in sr.match_table(matches):
+        flag = "" if row["reported"] else "  (candidate, not reported)"
+        typer.echo(f"  {row['system']:<16} {row['collection']:<18} {row['record_key']:<22} {row['confidence']:.2f}  {row['matched_on']}{flag}")
+    if export:
+        doc = sr.build_export(con, ws, dm, person, matches)
+        for path in sr.write_export(doc, export):
+            typer.echo(f"wrote {path}")
+    if erasure_check:
+        if not person.emails:
+            raise typer.BadParameter("--erasure-check needs --email (the request log's Subject Email)")
+        check = sr.erasure_check(con, ws, dm, person.emails[0])
+        typer.echo(f"erasure {'complete' if check.complete else 'INCOMPLETE'}: {len(check.leftovers)} leftover(s), {len(check.retained)} kept under a legal duty")
+        for m in check.leftovers:
+            typer.echo(f"  leftover  {m.system:<16} {m.collection:<18} {m.record_key}")
+        for r in check.retained:
+            typer.echo(f"  kept      {r.system:<16} {r.collection:<18} {r.record_key:<22} until {r.until} ({r.legal_duty})")
+        typer.echo(f"  recipients to tell (Art. 19): {', '.join(check.recipients_to_tell) or 'none'}")
+        code = EXIT_OK if check.complete else EXIT_FINDINGS
+    raise typer.Exit(code)

@@ -1,0 +1,708 @@
+"""Subject requests: find one person in every system, export their data, verify an erasure.
+
+Finding a person is a matter of evidence, so every match says why it matched and how sure it is.
+Identifiers are compared after :mod:`datamap.identity` normalised them (the store's
+``identifiers`` index holds the normalised values). The confidence model:
+
+==========================================  ==========  =============================================
+evidence                                    confidence  why
+==========================================  ==========  =============================================
+same e-mail, customer number or IBAN        1.00        personal and unique by how the systems use them
+identifier found on a record matched above  0.95        the person's other e-mail or number, one step away
+same phone number                           0.90        personal, but a household or office line can be shared
+same phone, but the record names someone    0.40        a shared line: the name on the record says it is not them
+else (name score < 60)
+name (score >= 92) and the same city or     0.85        a near-certain name plus where they live or work:
+organisation as the person                              the combination identifies, a name alone does not
+name alone                                  <= 0.50     namesakes are common (``Jan de Vries``): never reported
+==========================================  ==========  =============================================
+
+A match is reported as the person at :data:`REPORT_AT` (0.8) or above. Names are folded by
+:func:`datamap.identity.normalise_name` (case, diacritics), tussenvoegsels (``van``, ``de``, ``ter``)
+are set aside, word order is ignored (``Vries, Jan de``) and an initial matches its name
+(``J. de Vries``). The person's city and organisation come from the request or from the records
+matched on a unique identifier.
+
+The subject export (:func:`export`) is the one place where raw values appear.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from datamap.errors import BadInput
+from datamap.identity import normalise_customer_number, normalise_email, normalise_iban, normalise_name, normalise_phone
+
+if TYPE_CHECKING:
+    from datamap.workspace import Workspace
+
+REPORT_AT = 0.8
+STRONG_NAME = 92.0
+SCHEMA = Path(__file__).with_name("schemas") / "subject_export.schema.json"
+SCHEMA_ID = "https://datamap.example/schemas/subject_export.schema.json"
+
+UNIQUE_KINDS = ("email", "customer_number", "iban")
+CONFIDENCE = {"email": 1.0, "customer_number": 1.0, "iban": 1.0, "phone": 0.9}
+DERIVED = 0.95
+SHARED_LINE = 0.4
+NAME_AND_PLACE = 0.85
+NAME_ALONE_MAX = 0.5
+
+TUSSENVOEGSELS = frozenset({"van", "de", "der", "den", "het", "ter", "ten", "te", "t", "in", "op", "uit", "vd", "von", "la", "le", "du", "d", "da", "dos"})
+_CITY = re.compile(r"(^|_)city$")
+_ORGANISATION = re.compile(r"^(company|company_name|account_name)$")
+
+
+# --- the request -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Who the request is about: normalised identifiers, and optionally where they live."""
+
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    customer_numbers: tuple[str, ...] = ()
+    ibans: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    city: str | None = None
+
+    @classmethod
+    def of(cls, email: Iterable[str] = (), phone: Iterable[str] = (), customer_number: Iterable[str] = (),
+           iban: Iterable[str] = (), name: Iterable[str] = (), city: str | None = None) -> "Subject":
+        """Normalise what the requester gave; a value that is not what it claims is bad input."""
+        def norm(values: Iterable[str], fn: Any, option: str) -> tuple[str, ...]:
+            out = []
+            for value in values:
+                n = fn(value)
+                if not n:
+                    raise BadInput(None, option, f"not a valid {option.lstrip('-').replace('-', ' ')}: {value!r}")
+                out.append(n)
+            return tuple(dict.fromkeys(out))
+
+        subject = cls(norm(email, normalise_email, "--email"), norm(phone, normalise_phone, "--phone"),
+                      norm(customer_number, normalise_customer_number, "--customer-number"),
+                      norm(iban, normalise_iban, "--iban"), norm(name, normalise_name, "--name"),
+                      normalise_name(city) if city else None)
+        if not subject.identifiers() and not subject.names:
+            raise BadInput(None, None, "no identifier given", "pass --email, --phone, --customer-number, --iban or --name")
+        return subject
+
+    def identifiers(self) -> list[tuple[str, str]]:
+        """The ``(kind, value)`` pairs the store's identifier index is searched on."""
+        return ([("email", v) for v in self.emails] + [("phone", v) for v in self.phones]
+                + [("customer_number", v) for v in self.customer_numbers] + [("iban", v) for v in self.ibans])
+
+
+@dataclass(frozen=True)
+class Match:
+    """One record that belongs (or may belong) to the person, with why and how sure."""
+
+    system: str
+    dataset: str
+    collection: str
+    table: str
+    record_key: str
+    confidence: float
+    reasons: tuple[str, ...]
+
+    @property
+    def is_subject(self) -> bool:
+        return self.confidence >= REPORT_AT
+
+    def where(self) -> dict[str, str]:
+        return {"system": self.system, "collection": self.collection, "record_key": self.record_key}
+
+
+# --- names -------------------------------------------------------------------------------------
+
+
+def name_tokens(name: str | None) -> list[str]:
+    """The folded words of a name without tussenvoegsels: ``Jan van der Berg`` -> ``['jan', 'berg']``."""
+    folded = re.sub(r"\bv\.? ?d\.?(?=\s|$)|\bv/d\b", " van der ", normalise_name(name) or "")
+    words = [w for w in re.split(r"[\s\-,.']+", folded) if w]
+    core = [w for w in words if w not in TUSSENVOEGSELS]
+    return core or words
+
+
+def name_score(a: str | None, b: str | None) -> float:
+    """How alike two personal names are, 0-100, ignoring word order, tussenvoegsels and initials."""
+    from rapidfuzz import fuzz
+
+    ta, tb = name_tokens(a), name_tokens(b)
+    if not ta or not tb:
+        return 0.0
+    ta, tb = _expand_initials(ta, tb), _expand_initials(tb, ta)
+    joined_a = "".join((normalise_name(a) or "").split())
+    joined_b = "".join((normalise_name(b) or "").split())
+    return max(fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)), fuzz.ratio(joined_a, joined_b))
+
+
+def _expand_initials(tokens: list[str], other: list[str]) -> list[str]:
+    """Let an initial (``j``) stand for the other name's word that starts with it (``jan``)."""
+    out = []
+    for t in tokens:
+        full = next((o for o in other if len(t) == 1 and len(o) > 1 and o.startswith(t)), None)
+        out.append(full or t)
+    return out
+
+
+# --- the map (read from the manifests) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    categories: tuple[str, ...] = ()
+    primary_key: bool = False
+    identity: str | None = None
+
+
+@dataclass
+class MapView:
+    """What a subject request needs from the data map: systems, fields' categories, flows."""
+
+    organization: dict[str, Any] = field(default_factory=dict)
+    systems: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_system: dict[str, str] = field(default_factory=dict)
+    fields: dict[tuple[str, str], dict[str, FieldInfo]] = field(default_factory=dict)
+
+    EXTERNAL = ("Processor", "Third Party", "Public Authority")
+
+    def is_internal(self, system: str) -> bool:
+        return self.systems.get(system, {}).get("system_type") not in self.EXTERNAL
+
+    def system_of(self, dataset: str) -> str:
+        return self.dataset_system.get(dataset, dataset)
+
+    def key_column(self, dataset: str, collection: str) -> str | None:
+        return next((n for n, f in self.fields.get((dataset, collection), {}).items() if f.primary_key), None)
+
+    def categories(self, dataset: str, collection: str, column: str) -> list[str]:
+        return list(self.fields.get((dataset, collection), {}).get(column, FieldInfo()).categories)
+
+    def identity_collections(self, identity: str = "email") -> list[tuple[str, str]]:
+        return sorted(k for k, fs in self.fields.items() if any(f.identity == identity for f in fs.values()))
+
+    def recipients(self, system: str) -> list[str]:
+        """External parties that receive data from an internal system (egress, ingress, host)."""
+        out = {str(f.get("fides_key")) for f in self.systems.get(system, {}).get("egress") or [] if isinstance(f, dict)}
+        host = (self.systems.get(system, {}).get("meta") or {}).get("hosted_by")
+        if host:
+            out.add(str(host))
+        for key, other in self.systems.items():
+            if any(isinstance(f, dict) and f.get("fides_key") == system for f in other.get("ingress") or []):
+                out.add(key)
+        return sorted(k for k in out if k in self.systems and not self.is_internal(k))
+
+
+def read_map(workspace: Workspace) -> MapView:
+    """Read the fideslang manifests into the view a subject request needs."""
+    view = MapView()
+    for manifest in workspace.manifests:
+        docs = manifest.documents
+        for org in docs.get("organization") or []:
+            if isinstance(org, dict) and org.get("fides_key") == workspace.policy.organization:
+                view.organization = org
+        for system in docs.get("system") or []:
+            if isinstance(system, dict) and system.get("fides_key"):
+                view.systems[str(system["fides_key"])] = system
+                for ref in system.get("dataset_references") or []:
+                    view.dataset_system[str(ref)] = str(system["fides_key"])
+        for dataset in docs.get("dataset") or []:
+            if not isinstance(dataset, dict):
+                continue
+            for coll in dataset.get("collections") or []:
+                fields: dict[str, FieldInfo] = {}
+                for f in _walk_fields(coll.get("fields")):
+                    meta = f.get("fides_meta") or {}
+                    fields[str(f["name"])] = FieldInfo(tuple(f.get("data_categories") or ()), bool(meta.get("primary_key")), meta.get("identity"))
+                view.fields[(str(dataset["fides_key"]), str(coll["name"]))] = fields
+    return view
+
+
+def _walk_fields(items: Any) -> Iterator[dict[str, Any]]:
+    for f in items or []:
+        if isinstance(f, dict) and f.get("name"):
+            yield f
+            yield from _walk_fields(f.get("fields"))
+
+
+# --- the store ---------------------------------------------------------------------------------
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open an audit store read-only, rows as mappings."""
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput(str(p), None, "audit store not found")
+    con = sqlite3.connect(f"file:{p}?mode=ro", uri=True)
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def open_store(workspace: Workspace) -> sqlite3.Connection:
+    """Stage the workspace's sources into the audit store (reused when unchanged) and open it."""
+    from datamap import store
+
+    staged = store.stage(workspace)
+    path = getattr(staged, "path", staged)
+    return connect(path)
+
+
+def tables(con: sqlite3.Connection) -> dict[str, tuple[str, str]]:
+    """Store table -> (dataset, collection), from the provenance the store records."""
+    rows = con.execute("SELECT DISTINCT tbl, dataset, collection FROM _provenance").fetchall()
+    return {r["tbl"]: (r["dataset"], r["collection"]) for r in rows}
+
+
+def provenance(con: sqlite3.Connection, table: str) -> str | None:
+    row = con.execute("SELECT source FROM _provenance WHERE tbl = ? LIMIT 1", (table,)).fetchone()
+    return row["source"] if row else None
+
+
+def record(con: sqlite3.Connection, table: str, key_column: str, record_key: str) -> dict[str, Any] | None:
+    """One record of a store table by its key, as a dict (store columns)."""
+    cur = con.execute(f'SELECT * FROM "{_ident(table)}" WHERE CAST("{_ident(key_column)}" AS TEXT) = ?', (record_key,))
+    row = cur.fetchone()
+    return dict(row) if row else None
+
+
+def _ident(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise BadInput("audit store", name, "unexpected table or column name")
+    return name
+
+
+def _identifier_hits(con: sqlite3.Connection, pairs: Iterable[tuple[str, str]]) -> list[sqlite3.Row]:
+    hits: list[sqlite3.Row] = []
+    for kind, value in pairs:
+        hits += con.execute("SELECT tbl, record_key, kind, value FROM identifiers WHERE kind = ? AND value = ?", (kind, value)).fetchall()
+    return hits
+
+
+def _identifiers_of(con: sqlite3.Connection, table: str, record_key: str) -> list[tuple[str, str]]:
+    rows = con.execute("SELECT kind, value FROM identifiers WHERE tbl = ? AND record_key = ?", (table, record_key))
+    return [(r["kind"], r["value"]) for r in rows]
+
+
+def _names_by_record(con: sqlite3.Connection) -> dict[tuple[str, str], str]:
+    """Each record's name words joined (first and last name are separate identifiers)."""
+    names: dict[tuple[str, str], list[str]] = {}
+    for r in con.execute("SELECT tbl, record_key, value FROM identifiers WHERE kind = 'name' ORDER BY rowid"):
+        names.setdefault((r["tbl"], str(r["record_key"])), []).append(r["value"])
+    return {k: " ".join(v) for k, v in names.items()}
+
+
+# --- finding the person ------------------------------------------------------------------------
+
+
+@dataclass
+class _Evidence:
+    confidence: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, confidence: float, reason: str) -> None:
+        self.confidence = max(self.confidence, confidence)
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+def find(con: sqlite3.Connection, data_map: MapView, subject: Subject, own_domains: Iterable[str] = (),
+         include_candidates: bool = False) -> list[Match]:
+    """Find every record of the person in every staged table; see the module docstring for confidence.
+
+    Returns the matches reported as the person (``is_subject``), or with ``include_candidates``
+    also the weaker ones (name alone, shared phone line), for review.
+    """
+    known = tables(con)
+    evidence: dict[tuple[str, str], _Evidence] = {}
+    names = _names_by_record(con) if subject.names or subject.phones else {}
+    for hit in _identifier_hits(con, subject.identifiers()):
+        key = (hit["tbl"], str(hit["record_key"]))
+        evidence.setdefault(key, _Evidence()).add(CONFIDENCE[hit["kind"]], f"{hit['kind']} equal")
+    _expand(con, evidence, subject, tuple(d.lower() for d in own_domains))
+    _guard_shared_phones(evidence, names, subject)
+    profile = _profile(con, data_map, known, evidence)
+    if subject.city:
+        profile["city"].add(subject.city)
+    for key, full in names.items():
+        best = max((name_score(n, full) for n in subject.names), default=0.0)
+        if best < 60:
+            continue
+        ev = evidence.get(key)
+        if ev and ev.confidence >= REPORT_AT:
+            ev.add(ev.confidence, f"name {best:.0f}/100")
+            continue
+        place = _shared_place(con, data_map, known, key, profile) if best >= STRONG_NAME else None
+        ev = evidence.setdefault(key, _Evidence())
+        if place:
+            ev.add(NAME_AND_PLACE, f"name {best:.0f}/100 and same {place}")
+        else:
+            ev.add(round(NAME_ALONE_MAX * best / 100, 2), f"name {best:.0f}/100 alone")
+    matches = []
+    for (table, rkey), ev in evidence.items():
+        dataset, collection = known.get(table, tuple(table.split("__", 1)) if "__" in table else (table, table))
+        m = Match(data_map.system_of(dataset), dataset, collection, table, rkey, round(ev.confidence, 2), tuple(ev.reasons))
+        if m.is_subject or include_candidates:
+            matches.append(m)
+    return sorted(matches, key=lambda m: (m.system, m.collection, m.record_key))
+
+
+def _expand(con: sqlite3.Connection, evidence: dict[tuple[str, str], _Evidence], subject: Subject, own_domains: tuple[str, ...]) -> None:
+    """Follow the person's other unique identifiers found on records matched on a unique one.
+
+    Company addresses (own domains) are not followed: staff appear on customers' messages.
+    """
+    given = set(subject.identifiers())
+    found: dict[tuple[str, str], str] = {}
+    for (table, rkey), ev in list(evidence.items()):
+        if ev.confidence < 1.0:
+            continue
+        for kind, value in _identifiers_of(con, table, rkey):
+            if kind in UNIQUE_KINDS and (kind, value) not in given and not (kind == "email" and value.split("@")[-1] in own_domains):
+                found.setdefault((kind, value), f"{table} {rkey}")
+    for hit in _identifier_hits(con, found):
+        key = (hit["tbl"], str(hit["record_key"]))
+        origin = found[(hit["kind"], hit["value"])]
+        if key not in evidence:
+            evidence.setdefault(key, _Evidence()).add(DERIVED, f"{hit['kind']} equal to the one on {origin}")
+
+
+def _guard_shared_phones(evidence: dict[tuple[str, str], _Evidence], names: dict[tuple[str, str], str], subject: Subject) -> None:
+    """Demote a phone-only match whose record names someone else (a shared line)."""
+    if not subject.names:
+        return
+    for key, ev in evidence.items():
+        if ev.reasons == ["phone equal"] and key in names:
+            if max(name_score(n, names[key]) for n in subject.names) < 60:
+                ev.confidence = SHARED_LINE
+                ev.reasons.append("record names someone else: a shared line")
+
+
+def _place_values(row: dict[str, Any]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {"city": set(), "organisation": set()}
+    for column, value in row.items():
+        if value in (None, "") or column.startswith("_") or column.endswith("__norm"):
+            continue
+        if _CITY.search(column):
+            out["city"].add(normalise_name(value) or "")
+        elif _ORGANISATION.match(column):
+            out["organisation"].add(normalise_name(value) or "")
+    return {k: {v for v in vs if v} for k, vs in out.items()}
+
+
+def _row(con: sqlite3.Connection, data_map: MapView, known: dict[str, tuple[str, str]], table: str, rkey: str) -> dict[str, Any] | None:
+    dataset, collection = known.get(table, (None, None))
+    column = data_map.key_column(dataset, collection) if dataset else None
+    if column is None:
+        return None
+    return record(con, table, column, rkey)
+
+
+def _profile(con: sqlite3.Connection, data_map: MapView, known: dict[str, tuple[str, str]], evidence: dict[tuple[str, str], _Evidence]) -> dict[str, set[str]]:
+    """Where the person lives and works, from the records matched on a unique identifier."""
+    profile: dict[str, set[str]] = {"city": set(), "organisation": set()}
+    for (table, rkey), ev in evidence.items():
+        if ev.confidence >= DERIVED:
+            row = _row(con, data_map, known, table, rkey)
+            for k, vs in _place_values(row or {}).items():
+                profile[k] |= vs
+    return profile
+
+
+def _shared_place(con: sqlite3.Connection, data_map: MapView, known: dict[str, tuple[str, str]], key: tuple[str, str], profile: dict[str, set[str]]) -> str | None:
+    row = _row(con, data_map, known, *key)
+    for kind, values in _place_values(row or {}).items():
+        if values & profile[kind]:
+            return kind
+    return None
+
+
+# --- access and portability: the export --------------------------------------------------------
+
+
+def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Match]) -> list[dict[str, Any]]:
+    """The full records of the matches, with each field's data categories from the map."""
+    out = []
+    for m in matches:
+        column = data_map.key_column(m.dataset, m.collection)
+        row = record(con, m.table, column, m.record_key) if column else None
+        if row is None:
+            continue
+        fields = [
+            {"name": name, "value": _jsonable(value), "data_categories": data_map.categories(m.dataset, m.collection, name)}
+            for name, value in row.items()
+            if not name.startswith("_") and "__" not in name and value not in (None, "")
+        ]
+        out.append({
+            "system": m.system, "dataset": m.dataset, "collection": m.collection, "record_key": m.record_key,
+            "source": provenance(con, m.table), "row": row.get("_row"),
+            "matched_on": list(m.reasons), "confidence": m.confidence, "fields": fields,
+        })
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def data_sources(records: Iterable[dict[str, Any]]) -> list[str]:
+    """Where the data came from (Art. 15(1)(g)): Zoho CRM's own Data Source field, where filled."""
+    found = {str(f["value"]) for r in records for f in r["fields"] if f["name"] == "data_source"}
+    return sorted(found)
+
+
+def explanation(workspace: Workspace, data_map: MapView, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything Art. 15(1)(a)-(h) and 15(2) asks, from the map and the policy, for the systems holding the person."""
+    from datamap.taxonomy import default_taxonomy
+
+    tax = default_taxonomy()
+    systems = sorted({r["system"] for r in records})
+    categories = sorted({c for r in records for f in r["fields"] for c in f["data_categories"]})
+    uses = {d.get("data_use") for s in systems for d in data_map.systems.get(s, {}).get("privacy_declarations") or [] if isinstance(d, dict)}
+    purposes = [
+        {"key": p.key, "text": p.text, "legal_basis": p.legal_basis or "not stated in policy.yml"}
+        for p in workspace.policy.notice.purposes
+        if any(u and any(u == pu or u.startswith(pu + ".") for pu in p.data_uses) for u in uses)
+    ]
+    recipients = sorted({r for s in systems for r in data_map.recipients(s)})
+    collections = {(r["system"], r["collection"]) for r in records}
+    retention = [
+        {"system": rule.system, "collection": rule.collection, "period": rule.period, "counted_from": rule.date_column,
+         "legal_duty": rule.legal_duty, "basis": rule.basis}
+        for rule in workspace.policy.retention if (rule.system, rule.collection) in collections
+    ]
+    transfers = []
+    for key in recipients:
+        ext = data_map.systems[key]
+        meta = ext.get("meta") or {}
+        if meta.get("eea") is False or ext.get("does_international_transfers"):
+            transfers.append({"recipient": key, "country": meta.get("country"), "safeguard": ext.get("legal_basis_for_transfers")})
+    automated = sorted(u for u in uses if u and ("profiling" in u or "automated" in u))
+    org = data_map.organization
+    return {
+        "controller": {"name": org.get("name") or workspace.policy.organization,
+                       "contact": workspace.policy.requests.privacy_mailbox,
+                       "dpo": (org.get("data_protection_officer") or {}) or None},
+        "purposes": purposes,
+        "categories": [{"key": c, "name": tax.name("data_category", c) if tax.has("data_category", c) else c} for c in categories],
+        "recipients": [{"key": k, "name": data_map.systems[k].get("name") or k, "type": data_map.systems[k].get("system_type")} for k in recipients],
+        "transfers": transfers,
+        "retention": retention,
+        "rights": ["rectification", "erasure", "restriction", "objection", "portability", "withdraw_consent"],
+        "complaint_authority": {"name": "Autoriteit Persoonsgegevens", "url": "https://autoriteitpersoonsgegevens.nl"},
+        "sources": data_sources(records) or ["provided by the data subject"],
+        "automated_decisions": automated,
+    }
+
+
+def build_export(con: sqlite3.Connection, workspace: Workspace, data_map: MapView, subject: Subject, matches: list[Match],
+                 generated: dt.datetime | None = None) -> dict[str, Any]:
+    """The machine-readable subject export (Art. 15 and 20): records per system, categories per field."""
+    records = records_of(con, data_map, [m for m in matches if m.is_subject])
+    by_system: dict[str, list[dict[str, Any]]] = {}
+    for r in records:
+        by_system.setdefault(r["system"], []).append({k: v for k, v in r.items() if k != "system"})
+    return {
+        "$schema": SCHEMA_ID,
+        "format": "datamap.subject_export/1",
+        "generated": (generated or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="seconds"),
+        "subject": {"emails": list(subject.emails), "phones": list(subject.phones), "customer_numbers": list(subject.customer_numbers),
+                    "ibans": list(subject.ibans), "names": list(subject.names)},
+        "systems": [{"system": s, "name": data_map.systems.get(s, {}).get("name") or s, "records": rs} for s, rs in sorted(by_system.items())],
+        "explanation": explanation(workspace, data_map, records),
+    }
+
+
+def validate_export(document: dict[str, Any]) -> None:
+    """Check an export against the shipped JSON Schema (raises jsonschema.ValidationError)."""
+    import jsonschema
+
+    jsonschema.validate(document, json.loads(SCHEMA.read_text(encoding="utf-8")))
+
+
+def write_export(document: dict[str, Any], out: Path) -> list[Path]:
+    """Write the export folder: subject.json, one CSV per collection, the summary in Dutch and English."""
+    validate_export(document)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [_write(out / "subject.json", json.dumps(document, ensure_ascii=False, indent=2, default=str))]
+    for system in document["systems"]:
+        per_collection: dict[str, list[dict[str, Any]]] = {}
+        for r in system["records"]:
+            per_collection.setdefault(r["collection"], []).append({f["name"]: f["value"] for f in r["fields"]})
+        for collection, rows in sorted(per_collection.items()):
+            columns = list(dict.fromkeys(c for row in rows for c in row))
+            written.append(_write(out / f"{system['system']}__{collection}.csv", _csv(columns, rows)))
+    for language in ("nl", "en"):
+        written.append(_write(out / f"summary_{language}.md", summary(document, language)))
+    return written
+
+
+def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _write(path: Path, text: str) -> Path:
+    """Write a file atomically (a reader never sees half an export)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def summary(document: dict[str, Any], language: str = "nl") -> str:
+    """The readable summary of an export (Art. 15(1)(a)-(h)), in Dutch or English."""
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("datamap", "templates"), autoescape=False,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return env.get_template(f"subject_summary_{language}.md.j2").render(doc=document, ex=document["explanation"])
+
+
+# --- erasure (Art. 17 and 19) ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Retained:
+    """A record kept after erasure because a law obliges keeping it: restricted, not erased."""
+
+    system: str
+    collection: str
+    record_key: str
+    legal_duty: str
+    until: dt.date
+
+
+@dataclass(frozen=True)
+class ErasureCheck:
+    request_id: str | None
+    leftovers: tuple[Match, ...]
+    retained: tuple[Retained, ...]
+    recipients_to_tell: tuple[str, ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.leftovers
+
+
+def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapView, email: str,
+                  request_id: str | None = None, as_of: dt.date | None = None) -> ErasureCheck:
+    """After an erasure: which systems still hold the person (by e-mail), which of those a legal duty keeps, whom to tell.
+
+    Follows docs/rules.md ``rights.erasure_incomplete``: a record in a collection with an
+    ``identity: email`` field whose normalised e-mail is the subject's is a leftover, unless its
+    collection's retention rule has a ``legal_duty`` and the record is still within the period.
+    """
+    from datamap.workspace import parse_duration
+
+    as_of = as_of or workspace.policy.reference_date()
+    norm = normalise_email(email)
+    if not norm:
+        raise BadInput(None, "email", f"not an e-mail address: {email!r}")
+    known = tables(con)
+    identity_tables = {f"{d}__{c}" for d, c in data_map.identity_collections("email")}
+    duties = {(r.system, r.collection): r for r in workspace.policy.retention if r.legal_duty}
+    leftovers, retained = [], []
+    for hit in _identifier_hits(con, [("email", norm)]):
+        table, rkey = hit["tbl"], str(hit["record_key"])
+        if table not in identity_tables or table not in known:
+            continue
+        dataset, collection = known[table]
+        m = Match(data_map.system_of(dataset), dataset, collection, table, rkey, 1.0, ("email equal",))
+        rule = duties.get((m.system, collection)) or duties.get((dataset, collection))
+        if rule:
+            row = _row(con, data_map, known, table, rkey) or {}
+            start = _start(row.get(rule.date_column), rule.anchor, workspace.policy.fiscal_year_end)
+            if start is not None:
+                until = start + parse_duration(rule.period)
+                if not until < as_of:
+                    retained.append(Retained(m.system, collection, rkey, rule.legal_duty, until))
+                    continue
+        leftovers.append(m)
+    recipients = sorted({r for s in _systems_holding_identities(data_map) for r in data_map.recipients(s)})
+    unique = {(m.system, m.collection, m.record_key): m for m in leftovers}
+    return ErasureCheck(request_id, tuple(sorted(unique.values(), key=lambda m: (m.system, m.collection, m.record_key))),
+                        tuple(sorted(set(retained), key=lambda r: (r.system, r.collection, r.record_key))), tuple(recipients))
+
+
+def _systems_holding_identities(data_map: MapView) -> set[str]:
+    return {data_map.system_of(d) for d, _ in data_map.identity_collections("email")} | {
+        data_map.system_of(d) for d, _ in data_map.identity_collections("phone_number")}
+
+
+def _start(value: Any, anchor: str, fiscal_year_end: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    day = dt.date.fromisoformat(str(value)[:10])
+    if anchor == "fiscal_year_end":
+        month, dom = (int(x) for x in fiscal_year_end.split("-"))
+        end = dt.date(day.year, month, dom)
+        return end if end >= day else dt.date(day.year + 1, month, dom)
+    return day
+
+
+# --- the request log ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    request_id: str
+    type: str
+    received: dt.date
+    deadline: dt.date
+    extended: bool
+    completed: dt.date | None
+    status: str  # open | done_in_time | overdue
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in asdict(self).items()}
+
+
+def request_status(received: dt.date, completed: dt.date | None, extended: bool, deadline: str, extension: str,
+                   as_of: dt.date) -> tuple[dt.date, str]:
+    """The answer-by date of a request (Art. 12(3)) and whether it is open, done in time or overdue."""
+    from datamap.workspace import parse_duration
+
+    limit = received + parse_duration(deadline)
+    if extended:
+        limit = limit + parse_duration(extension)
+    if completed is not None:
+        return limit, "done_in_time" if completed <= limit else "overdue"
+    return limit, "overdue" if limit < as_of else "open"
+
+
+def request_log(con: sqlite3.Connection, workspace: Workspace, as_of: dt.date | None = None,
+                table: str = "governance__privacy_requests") -> list[RequestStatus]:
+    """Every logged subject request with its deadline and status."""
+    as_of = as_of or workspace.policy.reference_date()
+    policy = workspace.policy.requests
+    out = []
+    for row in con.execute(f'SELECT * FROM "{_ident(table)}" ORDER BY received, request_id'):
+        received = dt.date.fromisoformat(str(row["received"])[:10])
+        completed = dt.date.fromisoformat(str(row["completed"])[:10]) if row["completed"] else None
+        extended = str(row["extended"]).strip().lower() in ("1", "yes", "true", "ja")
+        limit, status = request_status(received, completed, extended, policy.deadline, policy.extension, as_of)
+        out.append(RequestStatus(str(row["request_id"]), str(row["type"]), received, limit, extended, completed, status))
+    return out
+
+
+def match_table(matches: Iterable[Match]) -> list[dict[str, Any]]:
+    """A match table fit for reports and notebooks: where and why, never the matched values."""
+    return [{**m.where(), "confidence": m.confidence, "reported": m.is_subject, "matched_on": "; ".join(m.reasons)} for m in matches]

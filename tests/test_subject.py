@@ -1,0 +1,295 @@
+"""Subject requests (claims P08, P12): find one person everywhere, export, verify erasure, log deadlines."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from datamap.errors import BadInput
+from datamap.subject import (
+    Subject, build_export, erasure_check, find, name_score, read_map, request_log, request_status,
+    validate_export, write_export,
+)
+from datamap.workspace import load_workspace
+
+# --- a small estate by hand: one person (Jan de Vries, Utrecht) and the people around him ------
+
+JAN_EMAIL = "jan.devries@example.nl"
+JAN_OLD_EMAIL = "jdevries@oud.example"
+
+TABLES = {
+    "zoho_crm__contacts": ("zoho_crm", "contacts", "exports/zoho_crm/Contacts.csv",
+                           ["record_id", "first_name", "last_name", "email", "phone", "mailing_city", "account_name", "data_source"], [
+        ("1001", "Jan", "de Vries", " JAN.DeVries@example.nl", "06 1234 5678", "Utrecht", "Bakkerij De Vries", "CRM Webform"),
+        ("1002", "Jan", "de Vries", "jan@devries-bouw.example", "050 123 4567", "Groningen", "De Vries Bouw", "Import"),
+        ("1003", "Jans", "de Vriess", "jans@elders.example", None, "Utrecht", "Elders BV", "Import"),
+    ]),
+    "zoho_crm__deals": ("zoho_crm", "deals", "exports/zoho_crm/Deals.csv",
+                        ["record_id", "contact_name", "account_name"], [
+        ("2001", "J. de Vries", "Bakkerij De Vries"),
+        ("2002", "Jan de Vries", "De Vries Bouw"),
+    ]),
+    "zoho_desk__tickets": ("zoho_desk", "tickets", "exports/zoho_desk/Tickets.csv",
+                           ["ticket_id", "contact_name", "email", "phone"], [
+        ("3001", "Jan de Vriës", None, "+31 6 12345678"),
+        ("3002", "Piet Bakker", None, "+31612345678"),
+        ("3003", "J. de Vries", JAN_OLD_EMAIL, None),
+    ]),
+    "zoho_books__invoices": ("zoho_books", "invoices", "exports/zoho_books/Invoices.csv",
+                             ["invoice_number", "invoice_date", "email", "contact_person", "billing_city"], [
+        ("INV-000001", "2025-03-01", JAN_EMAIL, "Jan de Vries", "Utrecht"),
+        ("INV-000002", "2017-06-01", JAN_EMAIL, "Jan de Vries", "Utrecht"),
+    ]),
+    "customer_portal__accounts": ("customer_portal", "accounts", "portal.db:accounts",
+                                  ["account_id", "customer_number", "email"], [
+        ("5", "APR-100042", JAN_OLD_EMAIL),
+        ("6", "APR-100043", "iemand@anders.example"),
+    ]),
+    "governance__privacy_requests": ("governance", "privacy_requests", "governance/privacy_requests.csv",
+                                     ["request_id", "type", "subject_email", "received", "completed", "extended", "details"], [
+        ("REQ-0001", "erasure", JAN_EMAIL, "2026-09-01", "2026-09-20", 0, None),
+        ("REQ-0002", "access", "a@b.example", "2026-08-01", "2026-09-15", 0, None),
+        ("REQ-0003", "access", "c@d.example", "2026-08-01", "2026-10-01", 1, None),
+        ("REQ-0004", "erasure", "e@f.example", "2026-11-01", None, 0, None),
+        ("REQ-0005", "correction", "g@h.example", "2026-09-01", None, 0, "Phone: 1 -> 2"),
+    ]),
+}
+IDENTIFIER_COLUMNS = {"email": "email", "subject_email": "email", "phone": "phone", "customer_number": "customer_number",
+                      "first_name": "name", "last_name": "name", "contact_name": "name", "contact_person": "name"}
+
+DATASETS = [
+    {"fides_key": "zoho_crm", "collections": [
+        {"name": "contacts", "fields": [
+            {"name": "record_id", "fides_meta": {"primary_key": True}, "data_categories": ["system.operations"]},
+            {"name": "first_name", "data_categories": ["user.name"]}, {"name": "last_name", "data_categories": ["user.name"]},
+            {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}},
+            {"name": "phone", "data_categories": ["user.contact.phone_number"]},
+            {"name": "mailing_city", "data_categories": ["user.contact.address.city"]},
+            {"name": "account_name", "data_categories": ["user.contact.organization"]},
+            {"name": "data_source", "data_categories": ["system.operations"]}]},
+        {"name": "deals", "fields": [
+            {"name": "record_id", "fides_meta": {"primary_key": True}},
+            {"name": "contact_name", "data_categories": ["user.name"]}, {"name": "account_name", "data_categories": ["user.contact.organization"]}]}]},
+    {"fides_key": "zoho_desk", "collections": [{"name": "tickets", "fields": [
+        {"name": "ticket_id", "fides_meta": {"primary_key": True}},
+        {"name": "contact_name", "data_categories": ["user.name"]},
+        {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}},
+        {"name": "phone", "data_categories": ["user.contact.phone_number"]}]}]},
+    {"fides_key": "zoho_books", "collections": [{"name": "invoices", "fields": [
+        {"name": "invoice_number", "fides_meta": {"primary_key": True}},
+        {"name": "invoice_date"}, {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}},
+        {"name": "contact_person", "data_categories": ["user.name"]}, {"name": "billing_city", "data_categories": ["user.contact.address.city"]}]}]},
+    {"fides_key": "customer_portal", "collections": [{"name": "accounts", "fields": [
+        {"name": "account_id", "fides_meta": {"primary_key": True}},
+        {"name": "customer_number", "data_categories": ["user.unique_id"]},
+        {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}}]}]},
+    {"fides_key": "governance", "collections": [{"name": "privacy_requests", "fields": [
+        {"name": "request_id", "fides_meta": {"primary_key": True}},
+        {"name": "subject_email", "data_categories": ["user.contact.email"]}]}]},
+]
+SYSTEMS = [
+    {"fides_key": "zoho_crm", "name": "Zoho CRM", "system_type": "Application", "meta": {"hosted_by": "zoho_corporation"},
+     "dataset_references": ["zoho_crm"], "privacy_declarations": [{"data_use": "sales", "data_categories": ["user.name"]}]},
+    {"fides_key": "zoho_desk", "name": "Zoho Desk", "system_type": "Application", "meta": {"hosted_by": "zoho_corporation"},
+     "dataset_references": ["zoho_desk"], "egress": [{"fides_key": "tevreden", "type": "system", "data_categories": ["user.name"]}],
+     "privacy_declarations": [{"data_use": "essential.service.operations.support", "data_categories": ["user.name"]}]},
+    {"fides_key": "zoho_books", "name": "Zoho Books", "system_type": "Application", "dataset_references": ["zoho_books"],
+     "egress": [{"fides_key": "belastingdienst", "type": "system", "data_categories": ["user.name"]}],
+     "privacy_declarations": [{"data_use": "finance", "data_categories": ["user.name"]}]},
+    {"fides_key": "customer_portal", "name": "Klantportaal", "system_type": "Application", "dataset_references": ["customer_portal"],
+     "privacy_declarations": [{"data_use": "essential.service.authentication", "data_categories": ["user.unique_id"]}]},
+    {"fides_key": "privacy_office", "name": "Privacy office", "system_type": "Application", "dataset_references": ["governance"]},
+    {"fides_key": "zoho_corporation", "name": "Zoho Corporation B.V.", "system_type": "Processor",
+     "meta": {"country": "NL", "eea": True}, "does_international_transfers": True, "legal_basis_for_transfers": ["SCCs"]},
+    {"fides_key": "tevreden", "name": "Tevreden Enquetes B.V.", "system_type": "Processor", "meta": {"country": "NL", "eea": True}},
+    {"fides_key": "belastingdienst", "name": "Belastingdienst", "system_type": "Public Authority", "meta": {"country": "NL", "eea": True}},
+]
+POLICY = {
+    "version": 1, "organization": "apora", "as_of": "2026-11-24",
+    "notice": {"file": "notice/privacybeleid.txt", "purposes": [
+        {"key": "contracts", "text": "het aangaan en uitvoeren van diensten", "data_uses": ["sales", "finance"], "legal_basis": "Contract"},
+        {"key": "contact", "text": "contact voor ondersteuning", "data_uses": ["essential.service.operations.support"], "legal_basis": "Legitimate interests"},
+    ]},
+    "retention": [
+        {"system": "zoho_books", "collection": "invoices", "period": "P7Y", "date_column": "invoice_date", "anchor": "fiscal_year_end",
+         "legal_duty": "Algemene wet inzake rijksbelastingen art. 52"},
+        {"system": "zoho_crm", "collection": "contacts", "period": "P2Y", "date_column": "last_activity_time"},
+    ],
+    "access": {"roles": {"sales": []}}, "recipients": {"own_domains": ["apora.nl"]},
+    "requests": {"privacy_mailbox": "privacy@apora.nl"},
+}
+
+
+def _normalised(kind: str, value):
+    from datamap.identity import normalise_customer_number, normalise_email, normalise_name, normalise_phone
+
+    return {"email": normalise_email, "phone": normalise_phone, "customer_number": normalise_customer_number,
+            "name": normalise_name}[kind](value)
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory):
+    root = tmp_path_factory.mktemp("estate")
+    (root / "manifests").mkdir()
+    (root / "manifests" / "map.yml").write_text(yaml.safe_dump({
+        "organization": [{"fides_key": "apora", "name": "Apora B.V."}], "system": SYSTEMS, "dataset": DATASETS}))
+    (root / "sources.yml").write_text(yaml.safe_dump({"version": 1, "datasets": {}}))
+    (root / "policy.yml").write_text(yaml.safe_dump(POLICY))
+    db = root / "store.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE _provenance(tbl, dataset, collection, source, sha256, url, rows, read_at)")
+    con.execute("CREATE TABLE identifiers(tbl, record_key, kind, value)")
+    for table, (dataset, collection, source, columns, rows) in TABLES.items():
+        con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
+        con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)", (table, dataset, collection, source, "x", None, len(rows), "2026-11-24"))
+        for n, row in enumerate(rows, start=1):
+            con.execute(f'INSERT INTO "{table}" VALUES ({", ".join("?" * (len(columns) + 1))})', (*row, n))
+            for column, value in zip(columns, row):
+                kind = IDENTIFIER_COLUMNS.get(column)
+                if kind and value and _normalised(kind, value):
+                    con.execute("INSERT INTO identifiers VALUES (?,?,?,?)", (table, row[0], kind, _normalised(kind, value)))
+    con.commit()
+    con.close()
+    ws = load_workspace(root)
+    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    ro.row_factory = sqlite3.Row
+    return ws, read_map(ws), ro
+
+
+def where(matches):
+    return sorted((m.system, m.collection, m.record_key) for m in matches)
+
+
+JAN = [
+    ("customer_portal", "accounts", "5"),
+    ("zoho_books", "invoices", "INV-000001"), ("zoho_books", "invoices", "INV-000002"),
+    ("zoho_crm", "contacts", "1001"), ("zoho_crm", "deals", "2001"),
+    ("zoho_desk", "tickets", "3001"), ("zoho_desk", "tickets", "3003"),
+    ("privacy_office", "privacy_requests", "REQ-0001"),
+]
+
+
+def test_jan_is_found_in_every_system_and_no_namesake_is_taken_for_him(estate):
+    ws, dm, con = estate
+    subject = Subject.of(email=["Jan.DeVries@example.nl"], phone=["0612345678"], customer_number=["apr-100042"], name=["Jan de Vries"])
+    assert where(find(con, dm, subject, own_domains=["apora.nl"])) == sorted(JAN)
+
+
+def test_each_match_says_why_it_matched_and_how_sure(estate):
+    ws, dm, con = estate
+    subject = Subject.of(email=[JAN_EMAIL], phone=["0612345678"], customer_number=["APR-100042"], name=["Jan de Vries"])
+    got = {(m.system, m.record_key): (m.confidence, m.reasons[0]) for m in find(con, dm, subject)}
+    assert got[("zoho_crm", "1001")] == (1.0, "email equal")
+    assert got[("zoho_desk", "3001")] == (0.9, "phone equal")
+    assert got[("customer_portal", "5")] == (1.0, "customer_number equal")
+    assert got[("zoho_desk", "3003")] == (0.95, "email equal to the one on customer_portal__accounts 5")
+    assert got[("zoho_crm", "2001")] == (0.85, "name 100/100 and same organisation")
+
+
+def test_a_name_alone_is_low_confidence_and_not_reported(estate):
+    ws, dm, con = estate
+    subject = Subject.of(name=["Jan de Vries"])
+    assert find(con, dm, subject) == []
+    candidates = {m.record_key: m for m in find(con, dm, subject, include_candidates=True)}
+    assert candidates["1002"].confidence == 0.5 and not candidates["1002"].is_subject
+    assert candidates["1002"].reasons == ("name 100/100 alone",)
+
+
+def test_a_name_with_the_city_the_requester_gives_is_reported(estate):
+    ws, dm, con = estate
+    assert where(find(con, dm, Subject.of(name=["Jan de Vries"], city="Groningen"))) == [("zoho_crm", "contacts", "1002")]
+
+
+def test_a_near_namesake_in_the_same_city_is_not_the_person(estate):
+    ws, dm, con = estate
+    found = find(con, dm, Subject.of(email=[JAN_EMAIL], name=["Jan de Vries"]), include_candidates=True)
+    jans = next(m for m in found if m.record_key == "1003")
+    assert not jans.is_subject and jans.reasons == ("name 91/100 alone",)
+
+
+def test_a_shared_phone_line_naming_someone_else_is_not_the_person(estate):
+    ws, dm, con = estate
+    found = {m.record_key: m for m in find(con, dm, Subject.of(phone=["0612345678"], name=["Jan de Vries"]), include_candidates=True)}
+    assert found["3002"].confidence == 0.4 and not found["3002"].is_subject
+
+
+@pytest.mark.parametrize("a, b, score", [
+    ("Jan de Vries", "Vries, Jan de", 100), ("Jan de Vries", "J. de Vries", 100), ("Jan de Vries", "Jan de Vriës", 100),
+    ("Jan de Vries", "Jan Devries", 100), ("Marieke van den Berg", "Mariëke v.d. Berg", 100), ("Jan de Vries", "Jan de Wit", 67),
+])
+def test_names_match_across_tussenvoegsels_diacritics_initials_and_order(a, b, score):
+    assert round(name_score(a, b)) == score
+
+
+def test_bad_identifier_is_bad_input():
+    with pytest.raises(BadInput) as err:
+        Subject.of(email=["not-an-address"])
+    assert err.value.key == "--email"
+
+
+# --- export -----------------------------------------------------------------------------------
+
+
+def test_export_validates_and_carries_each_fields_category(estate, tmp_path):
+    ws, dm, con = estate
+    subject = Subject.of(email=[JAN_EMAIL], customer_number=["APR-100042"])
+    doc = build_export(con, ws, dm, subject, find(con, dm, subject), generated=dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.timezone.utc))
+    validate_export(doc)
+    crm = next(s for s in doc["systems"] if s["system"] == "zoho_crm")
+    fields = {f["name"]: f for f in crm["records"][0]["fields"]}
+    assert fields["email"] == {"name": "email", "value": " JAN.DeVries@example.nl", "data_categories": ["user.contact.email"]}
+    assert doc["explanation"]["sources"] == ["CRM Webform"]
+    assert [p["key"] for p in doc["explanation"]["purposes"]] == ["contracts", "contact"]
+    assert [r["key"] for r in doc["explanation"]["recipients"]] == ["belastingdienst", "tevreden", "zoho_corporation"]
+    assert doc["explanation"]["transfers"] == [{"recipient": "zoho_corporation", "country": "NL", "safeguard": ["SCCs"]}]
+    written = sorted(p.name for p in write_export(doc, tmp_path / "export"))
+    assert written == ["customer_portal__accounts.csv", "privacy_office__privacy_requests.csv", "subject.json", "summary_en.md", "summary_nl.md",
+                       "zoho_books__invoices.csv", "zoho_crm__contacts.csv", "zoho_desk__tickets.csv"]
+    nl = (tmp_path / "export" / "summary_nl.md").read_text()
+    assert "Autoriteit Persoonsgegevens" in nl and "bezwaar" in nl and "CRM Webform" in nl
+    assert "P7Y vanaf `invoice_date` (wettelijke plicht: Algemene wet inzake rijksbelastingen art. 52)" in nl
+
+
+def test_an_export_missing_the_complaint_authority_fails_the_schema(estate):
+    ws, dm, con = estate
+    subject = Subject.of(email=[JAN_EMAIL])
+    doc = build_export(con, ws, dm, subject, find(con, dm, subject))
+    del doc["explanation"]["complaint_authority"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_export(doc)
+
+
+# --- erasure ------------------------------------------------------------------------------------
+
+
+def test_erasure_check_names_leftovers_and_the_invoice_kept_under_the_fiscal_duty(estate):
+    ws, dm, con = estate
+    check = erasure_check(con, ws, dm, JAN_EMAIL, request_id="REQ-0001")
+    assert where(check.leftovers) == [("zoho_books", "invoices", "INV-000002"), ("zoho_crm", "contacts", "1001")]
+    assert [(r.system, r.record_key, r.until) for r in check.retained] == [("zoho_books", "INV-000001", dt.date(2032, 12, 31))]
+    assert check.recipients_to_tell == ("belastingdienst", "tevreden", "zoho_corporation")
+    assert not check.complete
+
+
+# --- the request log ----------------------------------------------------------------------------
+
+
+def test_request_log_gives_each_request_its_deadline_and_status(estate):
+    ws, dm, con = estate
+    got = [(r.request_id, r.deadline.isoformat(), r.status) for r in request_log(con, ws)]
+    assert got == [
+        ("REQ-0002", "2026-09-01", "overdue"),        # done 2026-09-15, after one month
+        ("REQ-0003", "2026-11-01", "done_in_time"),   # extended by two months
+        ("REQ-0001", "2026-10-01", "done_in_time"),
+        ("REQ-0005", "2026-10-01", "overdue"),        # still open past its deadline
+        ("REQ-0004", "2026-12-01", "open"),
+    ]
+
+
+def test_completed_exactly_on_the_deadline_is_in_time():
+    assert request_status(dt.date(2026, 1, 31), dt.date(2026, 2, 28), False, "P1M", "P2M", dt.date(2026, 11, 24)) == (dt.date(2026, 2, 28), "done_in_time")
