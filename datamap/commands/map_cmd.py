@@ -1,0 +1,76 @@
+"""``datamap map WORKSPACE [QUERY] [ARG]``: validate the data map and ask it questions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from datamap.commands import app, one_line_errors
+
+QUERIES = {
+    "summary": "systems, datasets and external parties (default)",
+    "where": "CATEGORY: every system and field holding it (narrower categories included)",
+    "flows": "CATEGORY: every path from collection to each recipient",
+    "recipients": "who receives personal data outside the organization, on which terms",
+    "breach": "SYSTEM: what a breach exposes, and whether Art. 33/34 notifications are likely due",
+    "findings": "the map-level findings (needs policy.yml)",
+    "draw": "the drawings (PNG and SVG) into --out",
+    "export": "the map as fideslang YAML into --out",
+}
+
+
+@app.command("map")
+@one_line_errors
+def map_command(
+    workspace: Path = typer.Argument(..., help="workspace folder (or a folder of fideslang manifests)"),
+    query: str = typer.Argument("summary", help="; ".join(f"{k}: {v}" for k, v in QUERIES.items())),
+    arg: Optional[str] = typer.Argument(None, help="the category or system the query is about"),
+    out: Optional[Path] = typer.Option(None, "--out", help="output folder for draw and export"),
+    as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
+) -> None:
+    """Validate the data map and answer one question about it."""
+    from datamap import map as datamap_map
+    from datamap.errors import BadInput
+
+    if query not in QUERIES:
+        raise BadInput(None, query, "unknown map query", f"one of {', '.join(QUERIES)}")
+    if query in ("where", "flows", "breach") and not arg:
+        raise BadInput(None, query, "needs an argument", QUERIES[query])
+    if query in ("draw", "export") and out is None:
+        raise BadInput(None, query, "needs --out FOLDER")
+    ws = _workspace_or_folder(workspace, needs_policy=query == "findings")
+    dm = datamap_map.load_map(ws)
+    answer: Any
+    if query == "summary":
+        answer = datamap_map.summary(dm)
+    elif query == "where":
+        answer = datamap_map.where(dm, arg)
+    elif query == "flows":
+        answer = datamap_map.flows(dm, arg)
+    elif query == "recipients":
+        answer = datamap_map.external_recipients(dm)
+    elif query == "breach":
+        answer = datamap_map.breach_impact(dm, arg)
+    elif query == "findings":
+        answer = [f.to_dict() for f in datamap_map.map_findings(dm, ws.policy)]
+    elif query == "draw":
+        from datamap.draw import draw_all
+
+        answer = [str(p) for p in draw_all(dm, out)]
+    else:
+        answer = [str(p) for p in datamap_map.write_manifests(dm, out)]
+    print(json.dumps(answer, indent=2, ensure_ascii=False) if as_json else datamap_map.as_text(query, answer))
+
+
+def _workspace_or_folder(path: Path, needs_policy: bool) -> Any:
+    """A full workspace when it has policy.yml, else the folder itself (a bare manifest set)."""
+    from datamap.errors import BadInput
+    from datamap.workspace import load_workspace
+
+    if (path / "policy.yml").exists() or needs_policy:
+        if needs_policy and not (path / "policy.yml").exists():
+            raise BadInput(str(path), "policy.yml", "file not found", "findings need the workspace's policy.yml")
+        return load_workspace(path)
+    return path

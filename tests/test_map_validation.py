@@ -1,0 +1,139 @@
+"""Bad manifests are refused with one line naming file, resource and key, with the nearest valid key."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from datamap.errors import BadInput
+from datamap.map import load_map, where
+from datamap.taxonomy import default_taxonomy
+
+SYSTEM = {
+    "fides_key": "zoho_crm", "name": "Zoho CRM", "system_type": "Application",
+    "dataset_references": ["zoho_crm"],
+    "privacy_declarations": [{"name": "Sales", "data_use": "sales", "data_subjects": ["customer"],
+                              "data_categories": ["user.contact.email", "user.name"]}],
+}
+DATASET = {"fides_key": "zoho_crm", "collections": [{"name": "leads", "fields": [
+    {"name": "email", "data_categories": ["user.contact.email"]}]}]}
+
+
+def write(folder: Path, files: dict[str, dict]) -> Path:
+    (folder / "manifests").mkdir(parents=True, exist_ok=True)
+    for name, docs in files.items():
+        (folder / "manifests" / name).write_text(yaml.safe_dump(docs), encoding="utf-8")
+    return folder
+
+
+def bad_line(folder: Path) -> str:
+    with pytest.raises(BadInput) as exc:
+        load_map(folder)
+    return exc.value.line()
+
+
+def with_categories(*cats: str) -> dict:
+    return {**SYSTEM, "privacy_declarations": [{**SYSTEM["privacy_declarations"][0], "data_categories": list(cats)}]}
+
+
+def test_a_small_valid_map_loads(tmp_path):
+    dm = load_map(write(tmp_path, {"zoho_crm.yml": {"system": [SYSTEM], "dataset": [DATASET]}}))
+    assert sorted(dm.systems) == ["zoho_crm"]
+    assert dm.source_of("system", "zoho_crm") == "manifests/zoho_crm.yml"
+    assert dm.source_of("dataset", "zoho_crm") == "manifests/zoho_crm.yml"
+
+
+def test_misspelt_category_names_file_system_key_and_suggestion(tmp_path):
+    folder = write(tmp_path, {"zoho_crm.yml": {"system": [with_categories("user.contact.emial")], "dataset": [DATASET]}})
+    assert bad_line(folder) == ("manifests/zoho_crm.yml: system zoho_crm: unknown data category "
+                                "'user.contact.emial' (did you mean 'user.contact.email'?)")
+
+
+def test_misspelt_data_use_and_subject_are_refused(tmp_path):
+    decl = {**SYSTEM["privacy_declarations"][0], "data_use": "marketing.comunications.email"}
+    folder = write(tmp_path, {"s.yml": {"system": [{**SYSTEM, "privacy_declarations": [decl]}], "dataset": [DATASET]}})
+    assert bad_line(folder) == ("manifests/s.yml: system zoho_crm: unknown data use 'marketing.comunications.email' "
+                                "(did you mean 'marketing.communications.email'?)")
+    decl = {**SYSTEM["privacy_declarations"][0], "data_subjects": ["custmer"]}
+    folder = write(tmp_path / "b", {"s.yml": {"system": [{**SYSTEM, "privacy_declarations": [decl]}], "dataset": [DATASET]}})
+    assert bad_line(folder) == "manifests/s.yml: system zoho_crm: unknown data subject 'custmer' (did you mean 'customer'?)"
+
+
+def test_misspelt_category_in_a_dataset_field_names_the_field(tmp_path):
+    dataset = {"fides_key": "zoho_crm", "collections": [{"name": "leads", "fields": [
+        {"name": "phone", "data_categories": ["user.contact.phone_numbr"]}]}]}
+    folder = write(tmp_path, {"a.yml": {"system": [SYSTEM]}, "d.yml": {"dataset": [dataset]}})
+    assert bad_line(folder) == ("manifests/d.yml: dataset zoho_crm.leads.phone: unknown data category "
+                                "'user.contact.phone_numbr' (did you mean 'user.contact.phone_number'?)")
+
+
+def test_duplicate_fides_key_across_files_is_refused(tmp_path):
+    folder = write(tmp_path, {"a.yml": {"system": [SYSTEM], "dataset": [DATASET]}, "b.yml": {"system": [SYSTEM]}})
+    assert bad_line(folder) == "manifests/b.yml: system zoho_crm: duplicate fides_key (also declared in manifests/a.yml)"
+
+
+def test_flow_to_an_undeclared_system_is_refused(tmp_path):
+    system = {**SYSTEM, "egress": [{"fides_key": "zoho_deskk", "type": "system"}]}
+    desk = {"fides_key": "zoho_desk", "system_type": "Application", "privacy_declarations": []}
+    folder = write(tmp_path, {"a.yml": {"system": [system, desk], "dataset": [DATASET]}})
+    assert bad_line(folder) == "manifests/a.yml: system zoho_crm: egress to undeclared system 'zoho_deskk' (did you mean 'zoho_desk'?)"
+
+
+def test_dataset_no_system_references_is_refused(tmp_path):
+    orphan = {"fides_key": "old_export", "collections": [{"name": "rows", "fields": [{"name": "email"}]}]}
+    folder = write(tmp_path, {"a.yml": {"system": [SYSTEM], "dataset": [DATASET, orphan]}})
+    assert bad_line(folder) == ("manifests/a.yml: dataset old_export: no system references this dataset "
+                                "(add it to a system's dataset_references)")
+
+
+def test_fideslang_model_errors_name_the_resource_and_field(tmp_path):
+    broken = {k: v for k, v in SYSTEM.items() if k != "system_type"}
+    folder = write(tmp_path, {"a.yml": {"system": [broken], "dataset": [DATASET]}})
+    assert bad_line(folder) == "manifests/a.yml: system zoho_crm: system_type: required key is missing"
+
+
+def test_a_workspace_may_add_its_own_category(tmp_path):
+    custom = {"fides_key": "user.contact.loyalty_card", "parent_key": "user.contact", "name": "Loyalty card"}
+    folder = write(tmp_path, {"a.yml": {"system": [with_categories("user.contact.loyalty_card")], "dataset": [DATASET]},
+                              "taxonomy.yml": {"data_category": [custom]}})
+    dm = load_map(folder)
+    assert where(dm, "user.contact")["systems"] == ["zoho_crm"]
+    assert dm.taxonomy.lineage("data_category", "user.contact.loyalty_card") == ["user.contact.loyalty_card", "user.contact", "user"]
+
+
+def test_a_custom_category_under_an_unknown_parent_is_refused(tmp_path):
+    custom = {"fides_key": "user.contactt.loyalty_card", "parent_key": "user.contactt", "name": "Loyalty card"}
+    folder = write(tmp_path, {"a.yml": {"system": [SYSTEM], "dataset": [DATASET]}, "taxonomy.yml": {"data_category": [custom]}})
+    assert bad_line(folder) == ("manifests/taxonomy.yml: data category user.contactt.loyalty_card: parent_key: "
+                                "unknown data category 'user.contactt' (did you mean 'user.contact'?)")
+
+
+def test_shipped_extensions_hold_the_dutch_identifiers_and_business_contact_data():
+    tax = default_taxonomy()
+    assert tax.lineage("data_category", "user.government_id.national_identification_number.bsn")[1] == \
+        "user.government_id.national_identification_number"
+    assert tax.parents["data_category"]["user.contact.organization.kvk_number"] == "user.contact.organization"
+    assert tax.parents["data_category"]["user.contact.organization.vat_number"] == "user.contact.organization"
+    assert tax.narrower("data_category", "user.contact.business") == [
+        "user.contact.business", "user.contact.business.address", "user.contact.business.email",
+        "user.contact.business.phone_number"]
+
+
+def test_cli_prints_one_line_and_exits_2_on_a_misspelt_category(tmp_path):
+    folder = write(tmp_path, {"zoho_crm.yml": {"system": [with_categories("user.contact.emial")], "dataset": [DATASET]}})
+    run = subprocess.run([sys.executable, "-m", "datamap.cli", "map", str(folder)], capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr == ("error: manifests/zoho_crm.yml: system zoho_crm: unknown data category 'user.contact.emial' "
+                          "(did you mean 'user.contact.email'?)\n")
+
+
+def test_cli_refuses_an_unknown_query_and_a_misspelt_query_category(tmp_path):
+    folder = write(tmp_path, {"zoho_crm.yml": {"system": [SYSTEM], "dataset": [DATASET]}})
+    run = subprocess.run([sys.executable, "-m", "datamap.cli", "map", str(folder), "wher"], capture_output=True, text=True)
+    assert run.returncode == 2 and run.stderr.startswith("error: wher: unknown map query (one of summary, where")
+    run = subprocess.run([sys.executable, "-m", "datamap.cli", "map", str(folder), "where", "user.contact.emial"],
+                         capture_output=True, text=True)
+    assert (run.returncode, run.stderr) == (2, "error: unknown data category 'user.contact.emial' (did you mean 'user.contact.email'?)\n")
