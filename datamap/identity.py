@@ -61,6 +61,14 @@ def is_masked(value: object) -> bool:
     return bool(value) and bool(re.fullmatch(r"[Xx*•]{3,}[\w]{0,6}", str(value).replace(" ", "")))
 
 
+def normalise_customer_number(value: object) -> str | None:
+    """Upper-case and strip a customer number (`` apr-100042`` -> ``APR-100042``); None when empty."""
+    if value is None:
+        return None
+    text = _space.sub("", str(value)).upper()
+    return text or None
+
+
 def normalise_name(value: object) -> str | None:
     """Fold case, diacritics and spacing of a personal name (``Émile  de Vries`` -> ``emile de vries``)."""
     if value is None:

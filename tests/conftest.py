@@ -3,3 +3,4 @@ and the demo estate's raw personal values for leak tests (fixtures_leak.py)."""
 from fixtures_demo import *  # noqa: F401,F403
 from fixtures_leak import *  # noqa: F401,F403
 from fixtures_pg import *  # noqa: F401,F403
+from fixtures_sources import *  # noqa: F401,F403

@@ -1,0 +1,471 @@
+"""The sources: one reader per format, all giving frames in the audit store's shape.
+
+Every reader streams (chunks of CSV, XLSX rows, mbox messages, SQL partitions), so memory stays
+bounded whatever the size of a source. The frames carry the standard snake_case columns of
+``formats.yml``, dates as ISO text in the workspace time zone, booleans as 0/1, ``_row`` (the
+1-based data row in the file, the message index in an mbox, the row number of a table) and, for
+identifier columns, ``<col>__norm`` (normalised through :mod:`datamap.identity`).
+
+Public API::
+
+    from datamap.sources import read_collection, source_engine
+    for frame in read_collection(ws, "zoho_crm", "leads", chunksize=10_000):
+        ...
+    engine = source_engine(ws, "customer_portal")   # read-only SQLAlchemy engine
+"""
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import glob
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+import yaml
+
+from datamap import identity
+from datamap.errors import BadInput, SourceUnavailable
+from datamap.workspace import CollectionSource, DatasetSource, Workspace
+
+if TYPE_CHECKING:  # pandas and SQLAlchemy load when a source is read, not when the CLI starts
+    import pandas as pd
+    from sqlalchemy.engine import Engine
+
+DEFAULT_CHUNKSIZE = 10_000
+FORMATS_FILE = Path(__file__).with_name("formats.yml")
+SOURCES_FILE = "sources.yml"
+
+_TIME_DIRECTIVE = re.compile(r"%[HIMSpfzTXcR]")
+_NOT_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def snake(header: str) -> str:
+    """Name a store column after a header: ``Last Activity Time`` -> ``last_activity_time``."""
+    return _NOT_WORD.sub("_", str(header).strip().lower()).strip("_") or "column"
+
+
+@dataclass(frozen=True)
+class CollectionFormat:
+    """The standard shape of one collection (one entry of ``formats.yml``)."""
+
+    product: str
+    name: str
+    format: str = "csv"
+    file: str | None = None
+    table: str | None = None
+    headers: tuple[str, ...] = ()
+    key: str | None = None
+    dates: dict[str, str] = field(default_factory=dict)
+    booleans: tuple[str, ...] = ()
+    ids: tuple[str, ...] = ()
+    identifiers: dict[str, str] = field(default_factory=dict)
+    date_format: str = "%Y-%m-%d %H:%M:%S"
+
+    @property
+    def key_column(self) -> str | None:
+        return snake(self.key) if self.key else None
+
+    def identifier_columns(self) -> dict[str, str]:
+        """Store column -> identifier kind."""
+        return {snake(h): kind for h, kind in self.identifiers.items()}
+
+    def date_columns(self) -> dict[str, str]:
+        """Store column -> ``datetime``, ``date`` or ``datetime_utc``."""
+        return {snake(h): kind for h, kind in self.dates.items()}
+
+
+@functools.cache
+def _formats() -> dict[str, Any]:
+    return yaml.safe_load(FORMATS_FILE.read_text(encoding="utf-8"))
+
+
+def products() -> list[str]:
+    """The products whose standard formats the workbench knows."""
+    return list(_formats())
+
+
+def collection_format(product: str, collection: str) -> CollectionFormat:
+    """Look up a collection's standard shape; unknown collections get a free-form shape (all text)."""
+    spec = _formats().get(product) or _formats()["generic"]
+    default_format = spec.get("date_format", "%Y-%m-%d %H:%M:%S")
+    entry = (spec.get("collections") or {}).get(collection)
+    if entry is None:
+        return CollectionFormat(product=product, name=collection, date_format=default_format)
+    return CollectionFormat(
+        product=product,
+        name=collection,
+        format=entry.get("format", "csv"),
+        file=entry.get("file"),
+        table=entry.get("table"),
+        headers=tuple(entry.get("headers", ())),
+        key=entry.get("key"),
+        dates=dict(entry.get("dates") or {}),
+        booleans=tuple(entry.get("booleans") or ()),
+        ids=tuple(entry.get("ids") or ()),
+        identifiers=dict(entry.get("identifiers") or {}),
+        date_format=default_format,
+    )
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    """Everything needed to read one collection: config, standard shape, where it is, how to name it."""
+
+    dataset: str
+    collection: str
+    config: DatasetSource
+    source: CollectionSource
+    fmt: CollectionFormat
+    timezone: str
+    root: Path
+
+    @property
+    def is_sql(self) -> bool:
+        return bool(self.config.url)
+
+    @property
+    def kind(self) -> str:
+        """``sql``, ``csv``, ``xlsx``, ``mbox`` or ``message_trace``."""
+        if self.is_sql:
+            return "sql"
+        if self.source.format:
+            return self.source.format
+        suffix = Path(self.source.file or self.fmt.file or "").suffix.lower()
+        if suffix == ".xlsx":
+            return "xlsx"
+        if suffix == ".mbox" or self.fmt.format == "mbox":
+            return "mbox"
+        return "message_trace" if self.fmt.format == "message_trace" else "csv"
+
+    @property
+    def table(self) -> str:
+        return self.source.table or self.fmt.table or self.collection
+
+    @property
+    def date_format(self) -> str:
+        """The source's date format: the collection's, else the dataset's, else the product default."""
+        return self.source.date_format or self.config.date_format or self.fmt.date_format
+
+    @property
+    def config_key(self) -> str:
+        return f"datasets.{self.dataset}.collections.{self.collection}"
+
+    @property
+    def label(self) -> str:
+        """How errors and provenance name this source: the file pattern, or dataset.table."""
+        if self.is_sql:
+            return f"{self.dataset}.{self.table}"
+        return self.source.file or f"{self.dataset}.{self.collection}"
+
+    def files(self) -> list[Path]:
+        """The files of this collection (a glob may name several); none found is SourceUnavailable."""
+        if not self.source.file:
+            raise BadInput(SOURCES_FILE, self.config_key, "no file given for this collection",
+                           "add file: <path relative to the workspace>")
+        pattern = self.source.file
+        full = pattern if Path(pattern).is_absolute() else str(self.root / pattern)
+        if glob.has_magic(pattern):
+            found = sorted(Path(p) for p in glob.glob(full))
+        else:
+            found = [Path(full)] if Path(full).is_file() else []
+        if not found:
+            raise SourceUnavailable(pattern, None, "file not found", f"sources.yml {self.config_key}")
+        if len(found) > 1 and self.kind != "mbox":
+            raise BadInput(pattern, None, f"matches {len(found)} files; only mbox collections may span several")
+        return found
+
+    def relpath(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+
+def resolve(workspace: Workspace, dataset: str, collection: str) -> ResolvedSource:
+    """Find a collection's configuration in sources.yml; an unknown name is bad input."""
+    datasets = workspace.sources.datasets
+    if dataset not in datasets:
+        raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "no such dataset",
+                       f"known: {', '.join(sorted(datasets))}")
+    config = datasets[dataset]
+    if collection not in config.collections:
+        raise BadInput(SOURCES_FILE, f"datasets.{dataset}.collections.{collection}", "no such collection",
+                       f"known: {', '.join(sorted(config.collections))}")
+    return ResolvedSource(
+        dataset=dataset,
+        collection=collection,
+        config=config,
+        source=config.collections[collection],
+        fmt=collection_format(config.product, collection),
+        timezone=workspace.sources.timezone,
+        root=workspace.root,
+    )
+
+
+def collections(workspace: Workspace) -> list[tuple[str, str]]:
+    """Every ``(dataset, collection)`` that sources.yml names, in its order."""
+    return [(d, c) for d, cfg in workspace.sources.datasets.items() for c in cfg.collections]
+
+
+def read_collection(
+    workspace: Workspace, dataset: str, collection: str, chunksize: int = DEFAULT_CHUNKSIZE
+) -> Iterator["pd.DataFrame"]:
+    """Stream one collection as frames in the store's shape (see the module docstring).
+
+    An export with a header and no rows yields one empty frame with the columns. Bad input (missing
+    file, missing standard column, a date that does not parse) raises BadInput naming the source.
+    """
+    src = resolve(workspace, dataset, collection)
+    yield from read_resolved(src, chunksize)
+
+
+def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE) -> Iterator["pd.DataFrame"]:
+    """Stream an already resolved source (the store uses this to avoid resolving twice)."""
+    kind = src.kind
+    if kind == "sql":
+        from datamap.sources.sql import read_table
+
+        raw = read_table(src, chunksize)
+    elif kind == "mbox":
+        from datamap.sources.mail import read_mbox
+
+        yield from read_mbox(src, chunksize)
+        return
+    else:
+        from datamap.sources.exports import read_export
+
+        raw = read_export(src, chunksize)
+    for frame, where in raw:
+        yield shape(frame, src, where)
+
+
+def source_engine(workspace: Workspace, dataset: str) -> "Engine":
+    """Open a read-only SQLAlchemy engine on a SQL dataset (SQLite ``mode=ro``, PostgreSQL read-only sessions)."""
+    from datamap.sources.sql import readonly_engine
+
+    if dataset not in workspace.sources.datasets:
+        raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "no such dataset")
+    config = workspace.sources.datasets[dataset]
+    if not config.url:
+        raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "not a SQL dataset (it has no url:)")
+    return readonly_engine(config.url, workspace.root, f"datasets.{dataset}.url")
+
+
+# --- shaping raw frames into the store's columns -------------------------------------------------
+
+
+def map_headers(headers: list[str], src: ResolvedSource, where: str) -> list[str]:
+    """Apply the workspace's ``columns:`` mapping and check the standard headers are all there."""
+    mapping = {k.strip(): v for k, v in src.source.columns.items()}
+    cleaned = [str(h).strip().lstrip("\ufeff") if h is not None else "" for h in headers]
+    mapped = [mapping.get(h, h) for h in cleaned]
+    required = list(src.fmt.headers)
+    if required:
+        present = set(mapped)
+        missing = [h for h in required if h not in present]
+        if len(missing) == len(required) and len(required) > 1:
+            raise BadInput(where, None, "no header row: the first row names none of the standard columns",
+                           f"expected {', '.join(required[:4])}, ...")
+        if missing:
+            raise BadInput(where, None, f"missing standard column{'s' if len(missing) > 1 else ''} "
+                           + ", ".join(repr(m) for m in missing),
+                           f"map your header to it with columns: in sources.yml {src.config_key}")
+    columns = [snake(h) for h in mapped]
+    seen: dict[str, str] = {}
+    for header, column in zip(mapped, columns):
+        if not header:
+            raise BadInput(where, None, "a column has an empty header")
+        if column in seen:
+            raise BadInput(where, None, f"headers {seen[column]!r} and {header!r} give the same column {column!r}")
+        seen[column] = header
+    return columns
+
+
+def date_part(fmt: str) -> str:
+    """The date-only part of a date-time format: ``%d-%m-%Y %H:%M`` -> ``%d-%m-%Y``."""
+    if fmt.upper() == "ISO8601":
+        return fmt
+    match = _TIME_DIRECTIVE.search(fmt)
+    return fmt[: match.start()].rstrip(" T,") if match else fmt
+
+
+def _parse_dates(values: "pd.Series", kind: str, src: ResolvedSource) -> tuple["pd.Series", str]:
+    """Parse one column with the source's explicit format; returns naive Timestamps in the workspace zone.
+
+    Text goes through the one format of the source (never guessed row by row); values that already
+    are dates (typed XLSX cells, SQL timestamps) are taken as they are.
+    """
+    import pandas as pd
+
+    fmt = src.date_format if kind != "date" else date_part(src.date_format)
+    iso = fmt.upper() == "ISO8601"
+    typed = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
+    text = values.where(~typed, None).map(lambda v: v if v is None or isinstance(v, str) else _as_text(v))
+    utc = kind == "datetime_utc"
+    parsed = pd.to_datetime(text, format="ISO8601" if iso else fmt, errors="coerce", utc=utc or iso)
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert(src.timezone).dt.tz_localize(None)
+    if typed.any():
+        parsed = parsed.astype("datetime64[us]")
+        for index in typed[typed].index:
+            parsed[index] = _local(values[index], src.timezone, utc)
+    return parsed, fmt
+
+
+def _local(value: "dt.date", timezone: str, utc: bool) -> "pd.Timestamp":
+    """A typed date or timestamp as a naive Timestamp in the workspace zone."""
+    import pandas as pd
+
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None and utc:
+        stamp = stamp.tz_localize("UTC")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(timezone).tz_localize(None)
+    return stamp
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+_TRUE = {"true", "1", "ja", "yes", "y", "waar", "j"}
+_FALSE = {"false", "0", "nee", "no", "n", "onwaar"}
+
+
+def parse_bool(value: Any) -> int | None:
+    """Read a Zoho or Excel boolean (true/false, TRUE/FALSE, 1/0, Ja/Nee, yes/no) as 1/0; empty is None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    text = _as_text(value).strip().lower()
+    if not text:
+        return None
+    if text in _TRUE:
+        return 1
+    if text in _FALSE:
+        return 0
+    raise ValueError(value)
+
+
+_CRM_ID = re.compile(r"^zcrm_(\d+)$")
+
+
+def crm_id(value: Any) -> Any:
+    """Strip the ``zcrm_`` prefix some CRM exports put before the 19-digit record id."""
+    if isinstance(value, str):
+        match = _CRM_ID.match(value.strip())
+        if match:
+            return match.group(1)
+        return value.strip()
+    return value
+
+
+NORMALISERS = {
+    "email": identity.normalise_email,
+    "phone": identity.normalise_phone,
+    "iban": identity.normalise_iban,
+    "customer_number": identity.normalise_customer_number,
+    "name": identity.normalise_name,
+}
+
+
+def _row_of(frame: "pd.DataFrame", index: Any) -> int:
+    return int(frame.at[index, "_row"])
+
+
+def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str) -> "pd.DataFrame":
+    """Turn a raw frame (snake_case columns, ``_row``) into the store's shape; bad values raise BadInput."""
+    import pandas as pd
+
+    frame = frame.copy()
+    frame["_row"] = frame["_row"].astype("int64")
+    for column in frame.columns:
+        if column != "_row":
+            frame[column] = _objects(frame[column], _blank_to_none)
+    for column, kind in src.fmt.date_columns().items():
+        if column not in frame.columns:
+            continue
+        values = frame[column]
+        parsed, fmt = _parse_dates(values, kind, src)
+        bad = values.notna() & parsed.isna()
+        if bad.any():
+            i = bad[bad].index[0]
+            raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
+                           f"date {values[i]!r} does not match the date format {fmt!r}",
+                           f"set date_format in sources.yml {src.config_key}")
+        out = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
+        frame[column] = pd.Series([None if pd.isna(v) else v.strftime(out) for v in parsed],
+                                  index=frame.index, dtype=object)
+    for header in src.fmt.booleans:
+        column = snake(header)
+        if column in frame.columns:
+            frame[column] = _booleans(frame, column, src, where)
+    for header in src.fmt.ids:
+        column = snake(header)
+        if column in frame.columns:
+            frame[column] = _objects(frame[column], crm_id)
+    for column, kind in src.fmt.identifier_columns().items():
+        if column not in frame.columns:
+            continue
+        if kind == "iban":
+            frame[f"{column}__masked"] = pd.Series(
+                [None if v is None else int(identity.is_masked(v)) for v in frame[column]], index=frame.index, dtype="Int64")
+        normalise = NORMALISERS[kind]
+        frame[f"{column}__norm"] = _objects(frame[column], lambda v: None if v is None else normalise(_as_text(v)))
+    return frame
+
+
+def _objects(series: "pd.Series", fn: Any) -> "pd.Series":
+    """Map values to an object column (pandas' own map would turn None into NaN in a string column)."""
+    import pandas as pd
+
+    return pd.Series([fn(v) for v in series], index=series.index, dtype=object)
+
+
+def _booleans(frame: "pd.DataFrame", column: str, src: ResolvedSource, where: str) -> "pd.Series":
+    import pandas as pd
+
+    out = []
+    for index, value in frame[column].items():
+        try:
+            out.append(parse_bool(value))
+        except ValueError:
+            raise BadInput(where, f"row {_row_of(frame, index)}, column {_header(src, column)}",
+                           f"{value!r} is not a boolean", "use true/false, 1/0, Ja/Nee or yes/no") from None
+    return pd.Series(out, index=frame.index, dtype="Int64")
+
+
+def _header(src: ResolvedSource, column: str) -> str:
+    """The standard header a store column came from (for error messages)."""
+    for header in src.fmt.headers:
+        if snake(header) == column:
+            return header
+    return column
+
+
+def _blank_to_none(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, str) and not value.strip():
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or (not isinstance(value, (str, bytes)) and pd.isna(value)):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return value

@@ -1,0 +1,141 @@
+"""CSV and XLSX exports, as Zoho writes them and as Dutch Excel re-saves them.
+
+Encoding (UTF-8, UTF-8 with BOM, cp1252) and delimiter (``,`` ``;`` tab) are detected once per
+file from its bytes and header line, never per row. Rows are read in chunks (pandas
+``chunksize``; openpyxl ``read_only`` ``iter_rows``) so a large export never sits in memory whole.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from datamap.errors import BadInput
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from datamap.sources import ResolvedSource
+
+DELIMITERS = (",", ";", "\t")
+_BLOCK = 1 << 20
+
+
+def detect_encoding(path: Path) -> str:
+    """Tell UTF-8 with BOM, UTF-8 and cp1252 apart by reading the bytes once, block by block."""
+    with path.open("rb") as handle:
+        if handle.read(3) == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return "cp1252"
+    return "utf-8"
+
+
+def first_line(path: Path, encoding: str) -> str:
+    """The header line (a quoted header may not span lines in a real export)."""
+    with path.open("r", encoding=encoding, newline="") as handle:
+        return handle.readline()
+
+
+def detect_delimiter(header_line: str, suffix: str = "") -> str:
+    """Pick the delimiter that splits the header line into the most fields (tab for a .tsv)."""
+    if suffix == ".tsv":
+        return "\t"
+    counts = {d: len(next(csv.reader(io.StringIO(header_line), delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 1 else ","
+
+
+def read_export(src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.DataFrame", str]]:
+    """Yield raw frames (snake_case columns, text values, ``_row``) and the file they came from."""
+    (path,) = src.files()
+    where = src.relpath(path)
+    if src.kind == "xlsx":
+        yield from _read_xlsx(path, where, src, chunksize)
+    else:
+        yield from _read_csv(path, where, src, chunksize)
+
+
+def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.DataFrame", str]]:
+    import pandas as pd
+
+    from datamap.sources import map_headers
+
+    try:
+        encoding = detect_encoding(path) if src.source.encoding == "auto" else src.source.encoding
+        line = first_line(path, encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {exc}") from None
+    if not line.strip():
+        raise BadInput(where, None, "no header row (the file is empty)")
+    delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
+    headers = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+    columns = map_headers(headers, src, where)
+    reader = pd.read_csv(
+        path, sep=delimiter, encoding=encoding, dtype=object, header=0, names=columns,
+        keep_default_na=False, na_filter=False, chunksize=chunksize, engine="c",
+        skip_blank_lines=True,
+    )
+    offset = 0
+    try:
+        for chunk in reader:
+            if chunk.empty:
+                continue
+            chunk.insert(0, "_row", range(offset + 1, offset + len(chunk) + 1))
+            offset += len(chunk)
+            yield chunk, where
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise BadInput(where, f"after row {offset}", f"cannot parse the CSV: {str(exc).strip().splitlines()[-1]}") from None
+    finally:
+        reader.close()
+    if offset == 0:  # a header and no rows: a valid, empty export
+        yield pd.DataFrame({"_row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype=object) for c in columns}}), where
+
+
+def _delimiter(text: str) -> str:
+    return {"\\t": "\t", "tab": "\t"}.get(text, text)
+
+
+def _read_xlsx(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.DataFrame", str]]:
+    import openpyxl
+    import pandas as pd
+
+    from datamap.sources import _as_text, map_headers
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
+        raise BadInput(where, None, f"not a readable XLSX workbook: {exc}") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        header = next((r for r in rows if any(v not in (None, "") for v in r)), None)
+        if header is None:
+            raise BadInput(where, None, "no header row (the sheet is empty)")
+        width = max(i for i, v in enumerate(header) if v not in (None, "")) + 1
+        columns = map_headers([str(v) if v is not None else "" for v in header[:width]], src, where)
+        typed = [c in src.fmt.date_columns() for c in columns]  # date cells stay typed; all else is text
+        batch: list[list[object]] = []
+        row = 0
+        for values in rows:
+            values = list(values[:width]) + [None] * (width - len(values))
+            if all(v in (None, "") for v in values):
+                continue
+            row += 1
+            batch.append([row] + [v if keep or v is None else _as_text(v) for v, keep in zip(values, typed)])
+            if len(batch) >= chunksize:
+                yield pd.DataFrame(batch, columns=["_row"] + columns, dtype=object), where
+                batch = []
+        if batch or row == 0:
+            frame = pd.DataFrame(batch, columns=["_row"] + columns, dtype=object)
+            frame["_row"] = frame["_row"].astype("int64")
+            yield frame, where
+    finally:
+        book.close()
