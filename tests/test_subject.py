@@ -188,7 +188,15 @@ def test_each_match_says_why_it_matched_and_how_sure(estate):
     assert got[("zoho_desk", "3001")] == (0.9, "phone equal")
     assert got[("customer_portal", "5")] == (1.0, "customer_number equal")
     assert got[("zoho_desk", "3003")] == (0.95, "email equal to the one on customer_portal__accounts 5")
-    assert got[("zoho_crm", "2001")] == (0.85, "name 100/100 and same organisation")
+    assert got[("zoho_crm", "2001")] == (0.85, "name 95/100 and same organisation")
+
+
+def test_without_a_name_the_names_on_his_matched_records_find_his_deal(estate):
+    ws, dm, con = estate
+    found = {m.record_key: m for m in find(con, dm, Subject.of(email=[JAN_EMAIL]), include_candidates=True)}
+    assert found["2001"].reasons == ("name as on the matched records 95/100 and same organisation",)
+    assert not found["2002"].is_subject  # Jan de Vries of De Vries Bouw, Groningen: a namesake
+    assert not found["1003"].is_subject  # Jans de Vriess, also in Utrecht
 
 
 def test_a_name_alone_is_low_confidence_and_not_reported(estate):
@@ -219,7 +227,7 @@ def test_a_shared_phone_line_naming_someone_else_is_not_the_person(estate):
 
 
 @pytest.mark.parametrize("a, b, score", [
-    ("Jan de Vries", "Vries, Jan de", 100), ("Jan de Vries", "J. de Vries", 100), ("Jan de Vries", "Jan de Vriës", 100),
+    ("Jan de Vries", "Vries, Jan de", 100), ("Jan de Vries", "J. de Vries", 95), ("Jan de Vries", "Jan de Vriës", 100),
     ("Jan de Vries", "Jan Devries", 100), ("Marieke van den Berg", "Mariëke v.d. Berg", 100), ("Jan de Vries", "Jan de Wit", 67),
 ])
 def test_names_match_across_tussenvoegsels_diacritics_initials_and_order(a, b, score):
@@ -249,7 +257,7 @@ def test_export_validates_and_carries_each_fields_category(estate, tmp_path):
     assert doc["explanation"]["transfers"] == [{"recipient": "zoho_corporation", "country": "NL", "safeguard": ["SCCs"]}]
     written = sorted(p.name for p in write_export(doc, tmp_path / "export"))
     assert written == ["customer_portal__accounts.csv", "privacy_office__privacy_requests.csv", "subject.json", "summary_en.md", "summary_nl.md",
-                       "zoho_books__invoices.csv", "zoho_crm__contacts.csv", "zoho_desk__tickets.csv"]
+                       "zoho_books__invoices.csv", "zoho_crm__contacts.csv", "zoho_crm__deals.csv", "zoho_desk__tickets.csv"]
     nl = (tmp_path / "export" / "summary_nl.md").read_text()
     assert "Autoriteit Persoonsgegevens" in nl and "bezwaar" in nl and "CRM Webform" in nl
     assert "P7Y vanaf `invoice_date` (wettelijke plicht: Algemene wet inzake rijksbelastingen art. 52)" in nl
