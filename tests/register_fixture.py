@@ -147,8 +147,10 @@ CHECKS = [
      "reason": "", "rows_examined": 5, "findings": 0, "seconds": 0.01},
     {"claim": "P03", "check": "P03.outbound_mail", "rule": "sharing.undeclared_recipient", "status": "not_run",
      "reason": "source zoho_mail not configured", "rows_examined": 0, "findings": 0, "seconds": 0.0},
-    {"claim": "P05", "check": "P05.retention", "rule": "retention.expired", "status": "failed", "reason": "",
-     "rows_examined": 900, "findings": 3, "seconds": 0.2},
+    {"claim": "P05", "check": "P05.retention.zoho_crm.leads", "rule": "retention.expired", "status": "failed",
+     "reason": "", "rows_examined": 120, "findings": 3, "seconds": 0.2},
+    {"claim": "P05", "check": "P05.retention.zoho_books.invoices", "rule": "retention.expired", "status": "passed",
+     "reason": "", "rows_examined": 300, "findings": 0, "seconds": 0.1},
     {"claim": "P11", "check": "P11.access_review", "rule": "access.review_overdue", "status": "failed", "reason": "",
      "rows_examined": 2, "findings": 1, "seconds": 0.01},
     {"claim": "P11", "check": "P11.password_hashes", "rule": "quality.plaintext_credentials", "status": "failed",
@@ -165,11 +167,11 @@ def _finding(claim, rule, check, severity, system, dataset, collection, key, sub
 
 
 FINDINGS = [
-    _finding("P05", "retention.expired", "P05.retention", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100007",
+    _finding("P05", "retention.expired", "P05.retention.zoho_crm.leads", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100007",
              "subj-0a1b2c3d4e5f", "lead last active 2024-03-01; period P1Y", "exports/zoho_crm/Leads.csv", 7),
-    _finding("P05", "retention.expired", "P05.retention", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100011",
+    _finding("P05", "retention.expired", "P05.retention.zoho_crm.leads", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100011",
              "subj-1a1b2c3d4e5f", "lead last active 2023-10-12; period P1Y", "exports/zoho_crm/Leads.csv", 11),
-    _finding("P05", "retention.expired", "P05.retention", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100012",
+    _finding("P05", "retention.expired", "P05.retention.zoho_crm.leads", "medium", "zoho_crm", "zoho_crm", "leads", "4150868000000100012",
              "subj-2a1b2c3d4e5f", "lead last active 2022-01-30; period P1Y", "exports/zoho_crm/Leads.csv", 12),
     _finding("P11", "access.review_overdue", "P11.access_review", "medium", "zoho_books", None, None, "zoho_books",
              None, "no access review since 2024-06-01 (interval P1Y)", "governance/access_reviews.csv", 3),
@@ -209,7 +211,8 @@ def parse_map(root: Path):
     """Parse the fixture's manifests with fideslang's models (until datamap.map.load_map is used)."""
     from fideslang.models import Dataset, Organization, System
 
-    from datamap.register.model import MapInput, default_names
+    from datamap.register.model import MapInput, taxonomy_names
+    from datamap.taxonomy import default_taxonomy
 
     files, org, systems, datasets = {}, None, [], []
     for path in sorted((root / "manifests").glob("*.yml")):
@@ -223,4 +226,4 @@ def parse_map(root: Path):
             files[item["fides_key"]] = rel
         for item in data.get("dataset", []):
             datasets.append(Dataset.model_validate(item))
-    return MapInput(org, systems, datasets, files, default_names())
+    return MapInput(org, systems, datasets, files, taxonomy_names(default_taxonomy()))

@@ -138,7 +138,7 @@ def test_every_register_cell_says_where_it_was_declared_observed_and_verified(tm
     assert retention.comment.text == (
         "Declared in: manifests/systems.yml: zoho_crm.privacy_declarations[Customer contact].retention_period; "
         "policy.yml: retention[0] (zoho_crm.leads)\n"
-        "Verified by (Audit run 20261124T090000Z): P05.retention: failed, 3")
+        "Verified by (Audit run 20261124T090000Z): P05.retention.zoho_crm.leads: failed, 3")
     categories = ws.cell(row=2, column=header.index("Categories of personal data") + 1)
     assert "Observed in: exports/zoho_crm/Leads.csv: 120 records" in categories.comment.text
     prov = _sheet_rows(path, "Provenance")

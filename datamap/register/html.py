@@ -74,8 +74,10 @@ def render_markdown(reg: Register) -> str:
                            f"{_md_escape('; '.join(cell.declared))} |")
             out.append("")
     out += [f"## {t('sheet.gaps', lang)}", "", t("label.gaps_intro", lang), "",
-            f"| {t('col.activity', lang)} | {t('col.field', lang)} | {t('col.where_to_fill', lang)} |", "|---|---|---|"]
-    out += [f"| {_md_escape(g.activity)} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |" for g in reg.gaps]
+            f"| {t('col.activity', lang)} | {t('field.system', lang)} | {t('col.field', lang)} | {t('col.where_to_fill', lang)} |",
+            "|---|---|---|---|"]
+    out += [f"| {_md_escape(g.activity)} | {g.system} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |"
+            for g in reg.gaps]
     out += ["", f"## {t('sheet.coverage', lang)}", "", coverage_markdown(reg), ""]
     return "\n".join(out)
 

@@ -56,50 +56,26 @@ class MapInput:
         return self.names.get(key) or key
 
 
-@functools.lru_cache(maxsize=1)
-def default_names() -> dict[str, str]:
-    """Names of fideslang's default taxonomy and the workbench's extensions, by key."""
-    from fideslang.default_taxonomy import DEFAULT_TAXONOMY
-
+def taxonomy_names(taxonomy: Any) -> dict[str, str]:
+    """Flatten a :class:`datamap.taxonomy.Taxonomy`'s names (categories, uses, subjects) by key."""
     names: dict[str, str] = {}
     for kind in ("data_category", "data_use", "data_subject"):
-        for item in getattr(DEFAULT_TAXONOMY, kind):
-            if item.name:
-                names[item.fides_key] = item.name
-    ext = Path(__file__).resolve().parents[1] / "taxonomy" / "extensions.yml"
-    if ext.exists():
-        data = yaml.safe_load(ext.read_text(encoding="utf-8")) or {}
-        for kind in ("data_category", "data_use", "data_subject"):
-            for item in data.get(kind) or []:
-                if isinstance(item, dict) and item.get("name"):
-                    names[item["fides_key"]] = item["name"]
+        names.update(taxonomy.names.get(kind, {}))
     return names
 
 
-def map_input_from_datamap(datamap: Any) -> MapInput:
-    """Adapt :class:`datamap.map.DataMap` to the register's input (attributes read, not copied)."""
-    orgs = list(getattr(datamap, "organizations", None) or [])
-    org = getattr(datamap, "organization", None) or (orgs[0] if orgs else None)
-    systems = list(getattr(datamap, "systems", None) or [])
-    datasets = list(getattr(datamap, "datasets", None) or [])
-    if isinstance(systems, dict):
-        systems = list(systems.values())
-    if isinstance(datasets, dict):
-        datasets = list(datasets.values())
-    files = dict(getattr(datamap, "files", None) or getattr(datamap, "manifest_files", None) or {})
-    names = dict(default_names())
-    for kind in ("data_categories", "data_uses", "data_subjects"):
-        for item in (getattr(datamap, kind, None) or {}).values() if isinstance(getattr(datamap, kind, None), dict) else []:
-            if getattr(item, "name", None):
-                names[item.fides_key] = item.name
-    return MapInput(org, systems, datasets, {str(k[-1] if isinstance(k, tuple) else k): str(v) for k, v in files.items()}, names)
+def map_input_from_datamap(dm: Any) -> MapInput:
+    """Adapt :class:`datamap.map.DataMap` (resources by key, provenance by (type, key))."""
+    org = next(iter(dm.organizations.values()), None)
+    files = {key: rel for (kind, key), rel in dm.provenance.items() if kind in ("organization", "system", "dataset")}
+    return MapInput(org, list(dm.systems.values()), list(dm.datasets.values()), files, taxonomy_names(dm.taxonomy))
 
 
-def load_map_input(workspace_root: str | Path) -> MapInput:
+def load_map_input(workspace: Any) -> MapInput:
     """Load the workspace's map with :func:`datamap.map.load_map` and adapt it."""
     from datamap.map import load_map
 
-    return map_input_from_datamap(load_map(workspace_root))
+    return map_input_from_datamap(load_map(workspace))
 
 
 # --- the output: rows of cells -------------------------------------------------------------------
@@ -150,6 +126,7 @@ class Row:
 @dataclass(frozen=True)
 class Gap:
     activity: str
+    system: str
     field: str
     where: str
     mandatory: bool
@@ -247,14 +224,34 @@ def _relevant(ctx: _Context, check: dict[str, Any], system: str) -> bool:
     return False
 
 
-def verify(ctx: _Context, field_name: str, system: str, record_keys: Iterable[str] | None = None) -> tuple[Check, ...]:
-    """The verdicts of the latest run's checks on one column of one system's activity."""
+def _scope(ctx: _Context, check_id: str, system: str, suffixes: Iterable[str] | None) -> bool | None:
+    """Whether a check's id names this system (``P05.retention.zoho_crm.leads``); None when it names none."""
+    systems = {s.fides_key for s in ctx.map.systems}
+    named = [p for p in check_id.split(".") if p in systems]
+    if not named:
+        return None
+    if suffixes is not None:
+        return any(check_id.endswith("." + s) for s in suffixes)
+    return system in named
+
+
+def verify(ctx: _Context, field_name: str, system: str, record_keys: Iterable[str] | None = None,
+           suffixes: Iterable[str] | None = None) -> tuple[Check, ...]:
+    """The verdicts of the latest run's checks on one column of one system's activity.
+
+    ``record_keys`` narrows the findings to those about given keys (a data use, a recipient);
+    ``suffixes`` narrows checks run per item to the items of this activity (``zoho_crm.leads``).
+    """
     if ctx.run is None:
         return ()
     keys = set(record_keys) if record_keys is not None else None
+    suffix_list = list(suffixes) if suffixes is not None else None
     verdicts = []
     for check in _checks_for_rules(ctx.run, VERIFYING_RULES.get(field_name, ())):
         cid = str(check.get("check") or check.get("rule"))
+        scope = _scope(ctx, cid, system, suffix_list)
+        if scope is False:
+            continue
         hits = [
             f for f in ctx.run.findings
             if f.get("system") == system and f.get("rule") == check.get("rule") and _finding_check(f) in (cid, check.get("rule"))
@@ -265,7 +262,7 @@ def verify(ctx: _Context, field_name: str, system: str, record_keys: Iterable[st
             verdicts.append(Check(cid, ctx.run.run_id, "not_run", 0, str(check.get("reason") or "")))
         elif hits:
             verdicts.append(Check(cid, ctx.run.run_id, "failed", len(hits)))
-        elif status in ("passed", "failed") and _relevant(ctx, check, system):
+        elif status in ("passed", "failed") and (scope or _relevant(ctx, check, system)):
             verdicts.append(Check(cid, ctx.run.run_id, "passed"))
     return tuple(verdicts)
 
@@ -389,6 +386,9 @@ def col_dpo(ctx: _Context, act: _Activity) -> Cell:
 def col_role(ctx: _Context, act: _Activity) -> Cell:
     w = _where(ctx, act, "responsibility", True)
     roles = act.system.responsibility or []
+    if not roles and ctx.map.organization is not None:
+        # an internal system without a declared role is the organisation's own: it is the controller
+        return _cell(t("role.Controller", ctx.lang), declared=[w, _org_where(ctx, "controller")])
     return _cell(_join(t_or(f"role.{r}", ctx.lang, str(r)) for r in roles), declared=[w], where=w)
 
 
@@ -591,6 +591,13 @@ def _outside_eea(party: System) -> bool:
     return bool(country) and country not in EEA and meta.get("eea") is not True
 
 
+def _transfer_countries(party: System) -> list[str]:
+    """Where the data goes outside the EEA: ``meta.transfer_countries``, else the party's country."""
+    meta = party.meta or {}
+    countries = meta.get("transfer_countries") or [meta.get("country") or "?"]
+    return [str(c) for c in countries]
+
+
 def _transfers(ctx: _Context, act: _Activity) -> list[tuple[System, list[str], str]]:
     return [r for r in _external(_recipients(ctx, act)) if _outside_eea(r[0])]
 
@@ -600,8 +607,9 @@ def col_transfers(ctx: _Context, act: _Activity) -> Cell:
     checks = verify(ctx, "transfers", act.system.fides_key, [p.fides_key for p, _, _ in transfers] if transfers else None)
     if not transfers:
         return _cell(ctx.t("value.no_transfers"), mandatory=True, declared=[d for _, _, d in _external(_recipients(ctx, act))], verified=checks, not_applicable=True)
-    value = _join(f"{_party(p)}: {(p.meta or {}).get('country', '?')}" for p, _, _ in transfers)
-    declared = [f"{ctx.map.file_of(p.fides_key)}: {p.fides_key}.meta.country" for p, _, _ in transfers]
+    value = _join(f"{_party(p)}: {', '.join(_transfer_countries(p))}" for p, _, _ in transfers)
+    declared = [f"{ctx.map.file_of(p.fides_key)}: {p.fides_key}.{'meta.transfer_countries' if (p.meta or {}).get('transfer_countries') else 'meta.country'}"
+                for p, _, _ in transfers]
     return _cell(value, mandatory=True, declared=declared, verified=checks)
 
 
@@ -625,7 +633,19 @@ def col_safeguards(ctx: _Context, act: _Activity) -> Cell:
 def _retention_rules(ctx: _Context, act: _Activity) -> list[tuple[int, Any]]:
     if ctx.policy is None:
         return []
-    return [(i, r) for i, r in enumerate(ctx.policy.retention) if r.system == act.system.fides_key]
+    subjects = set(ctx.policy.notice.subjects)
+    if subjects and act.decl.data_subjects and not subjects & set(act.decl.data_subjects):
+        return []  # the schedule implements the notice's promise (P05) to the notice's subjects
+    found = []
+    for i, rule in enumerate(ctx.policy.retention):
+        if rule.system != act.system.fides_key:
+            continue
+        if rule.categories and not any(
+            _is_parent_or_self(r, c) or _is_parent_or_self(c, r) for r in rule.categories for c in act.decl.data_categories
+        ):
+            continue
+        found.append((i, rule))
+    return found
 
 
 def col_retention(ctx: _Context, act: _Activity) -> Cell:
@@ -641,7 +661,7 @@ def col_retention(ctx: _Context, act: _Activity) -> Cell:
             text += f" ({ctx.t('value.legal_duty')}: {rule.legal_duty})"
         parts.append(text)
     declared = ([w] if act.decl.retention_period else []) + [f"policy.yml: retention[{i}] ({r.system}.{r.collection})" for i, r in rules]
-    checks = verify(ctx, "retention", act.system.fides_key)
+    checks = verify(ctx, "retention", act.system.fides_key, suffixes=[f"{r.system}.{r.collection}" for _, r in rules])
     return _cell(_join(parts), mandatory=True, declared=declared or [w], verified=checks, where=f"{w} / policy.yml: retention")
 
 
@@ -649,7 +669,7 @@ def col_retention_adherence(ctx: _Context, act: _Activity) -> Cell:
     rules = _retention_rules(ctx, act)
     if not rules:
         return _cell("", where=f"policy.yml: retention (system {act.system.fides_key})")
-    checks = verify(ctx, "retention_adherence", act.system.fides_key)
+    checks = verify(ctx, "retention_adherence", act.system.fides_key, suffixes=[f"{r.system}.{r.collection}" for _, r in rules])
     failed = sum(c.findings for c in checks if c.result == "failed")
     not_run = [c for c in checks if c.result == "not_run"]
     if failed:
@@ -914,7 +934,7 @@ def build_register(map_input: MapInput, policy: Policy | None = None, run: Audit
     prows = [_row(ctx, a, pcolumns, PROCESSOR_COLUMNS, mandatory | {"on_behalf_of", "processing_categories"})
              for a in acts if _is_processor_activity(a)]
     gaps = [
-        Gap(row.activity, name, cell.where, cell.mandatory)
+        Gap(row.activity, row.system, name, cell.where, cell.mandatory)
         for r_list in (rows, prows) for row in r_list for name, cell in row.cells.items() if cell.is_gap
     ]
     org = map_input.organization

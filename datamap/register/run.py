@@ -77,16 +77,24 @@ def _meta(folder: Path) -> dict[str, Any]:
     return {}
 
 
-def load_run(folder: str | Path) -> AuditRun:
-    """Read one run folder (it holds ``checks.json``)."""
+def workspace_store_provenance(workspace_root: str | Path) -> list[dict[str, Any]]:
+    """``_provenance`` of the workspace's audit store (``.datamap/store.sqlite``), when the run kept none."""
+    return _store_provenance(Path(workspace_root) / ".datamap")
+
+
+def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> AuditRun:
+    """Read one run folder (it holds ``checks.json``); row counts from its store or the workspace's."""
     base = Path(folder)
     if not (base / "checks.json").exists():
         raise BadInput(str(base), None, "not an audit run folder: no checks.json", "run `datamap audit` first")
     meta = _meta(base)
-    provenance = _store_provenance(base) or list(meta.get("sources") or [])
+    listed = meta.get("provenance") if isinstance(meta.get("provenance"), list) else []
+    provenance = _store_provenance(base) or listed
+    if not provenance and workspace_root is not None:
+        provenance = workspace_store_provenance(workspace_root)
     return AuditRun(
         folder=base,
-        run_id=str(meta.get("run_id") or meta.get("id") or base.name),
+        run_id=str(meta.get("run") or meta.get("run_id") or base.name),
         checks=list(_read_json(base / "checks.json", [])),
         findings=list(_read_json(base / "findings.json", [])),
         provenance=provenance,
@@ -101,12 +109,15 @@ def run_folders(folder: str | Path) -> list[Path]:
     if (base / "checks.json").exists() and not (base / "runs").is_dir():
         return [base]
     runs = base / "runs" if (base / "runs").is_dir() else base
-    return sorted(p for p in runs.iterdir() if p.is_dir() and (p / "checks.json").exists()) if runs.is_dir() else []
+    if not runs.is_dir():
+        return []
+    # a name starting with '.' is a run still being written (datamap.audit.archive)
+    return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "checks.json").exists())
 
 
-def latest_run(folder: str | Path | None) -> AuditRun | None:
+def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> AuditRun | None:
     """The newest run under ``folder`` (run ids are UTC timestamps, so names sort by time)."""
     if folder is None:
         return None
     found = run_folders(folder)
-    return load_run(found[-1]) if found else None
+    return load_run(found[-1], workspace_root) if found else None

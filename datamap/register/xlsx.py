@@ -105,22 +105,24 @@ def write_xlsx(reg: Register, path: str | Path) -> Path:
 
     _table(
         wb.create_sheet(t("sheet.gaps", lang)[:31]),
-        [t("col.activity", lang), t("col.field", lang), t("col.mandatory", lang), t("col.where_to_fill", lang)],
-        [[g.activity, t(f"field.{g.field}", lang), t("value.yes" if g.mandatory else "value.no", lang), g.where] for g in reg.gaps],
-        [40, 40, 12, 70],
+        [t("col.activity", lang), t("field.system", lang), t("col.field", lang), t("col.mandatory", lang),
+         t("col.where_to_fill", lang)],
+        [[g.activity, g.system, t(f"field.{g.field}", lang), t("value.yes" if g.mandatory else "value.no", lang), g.where]
+         for g in reg.gaps],
+        [35, 20, 40, 12, 70],
     )
 
     prov_rows = []
     for row in reg.rows + reg.processor_rows:
         for name, cell in row.cells.items():
-            prov_rows.append([row.activity, t(f"field.{name}", lang), t(f"status.{cell.status}", lang),
+            prov_rows.append([row.activity, row.system, t(f"field.{name}", lang), t(f"status.{cell.status}", lang),
                               "; ".join(cell.declared), "; ".join(cell.observed),
                               "; ".join(v.text(lang) for v in cell.verified)])
     _table(
         wb.create_sheet(t("sheet.provenance", lang)[:31]),
-        [t("col.activity", lang), t("col.field", lang), t("value.status", lang), t("col.declared", lang),
-         t("col.observed", lang), t("col.checked", lang)],
-        prov_rows, [35, 35, 14, 60, 40, 60],
+        [t("col.activity", lang), t("field.system", lang), t("col.field", lang), t("value.status", lang),
+         t("col.declared", lang), t("col.observed", lang), t("col.checked", lang)],
+        prov_rows, [35, 20, 35, 14, 60, 40, 60],
     )
 
     _table(
