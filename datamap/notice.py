@@ -26,6 +26,7 @@ from datamap.errors import BadInput
 from datamap.findings import Finding
 
 if TYPE_CHECKING:
+    from datamap.map import DataMap
     from datamap.workspace import Workspace
 
 CLAIM = "P16"
@@ -265,51 +266,36 @@ def _snake(basis: str) -> str:
     return re.sub(r"[^a-z]+", "_", basis.strip().lower()).strip("_")
 
 
-def facts_from_manifests(workspace: Workspace) -> MapFacts:
-    """Read the notice-relevant facts from the workspace's fideslang manifests and policy.
+def facts_from_map(data_map: DataMap, workspace: Workspace) -> MapFacts:
+    """The notice-relevant facts of the data map: who receives personal data, transfers, the DPO, bases used.
 
-    External parties are Systems told apart by ``system_type`` (docs/design.md); a transfer is a
-    flow from an internal system to a party outside the EEA (``meta.eea: false``) or one that
-    declares ``does_international_transfers``.
+    Recipients are the map's external recipients (flows and hosting); a public authority that
+    receives data under a legal duty is not listed as a recipient the notice must name.
     """
-    systems: dict[str, dict[str, Any]] = {}
-    dpo = False
-    for manifest in workspace.manifests:
-        for org in manifest.documents.get("organization") or []:
-            if isinstance(org, dict) and org.get("fides_key") == workspace.policy.organization and org.get("data_protection_officer"):
-                dpo = True
-        for system in manifest.documents.get("system") or []:
-            if isinstance(system, dict) and system.get("fides_key"):
-                systems[str(system["fides_key"])] = system
-    external = {"Processor", "Third Party", "Public Authority"}
-    internal = {k: s for k, s in systems.items() if s.get("system_type") not in external}
-    reached: set[str] = set()
-    for key, system in internal.items():
-        reached.update(str(f.get("fides_key")) for f in system.get("egress") or [] if isinstance(f, dict))
-    for key, system in systems.items():
-        if key not in internal and any(isinstance(f, dict) and f.get("fides_key") in internal for f in system.get("ingress") or []):
-            reached.add(key)
-        if key in internal and system.get("meta", {}) and (system.get("meta") or {}).get("hosted_by"):
-            reached.add(str(system["meta"]["hosted_by"]))
+    from datamap.map import external_recipients
+
+    received = external_recipients(data_map)
+    org = data_map.organizations.get(workspace.policy.organization)
     bases = {_snake(p.legal_basis) for p in workspace.policy.notice.purposes if p.legal_basis}
-    for system in internal.values():
-        for decl in system.get("privacy_declarations") or []:
-            if isinstance(decl, dict) and decl.get("legal_basis_for_processing"):
-                bases.add(_snake(str(decl["legal_basis_for_processing"])))
-
-    def of_type(kind: str) -> tuple[str, ...]:
-        return tuple(sorted(k for k in reached if systems.get(k, {}).get("system_type") == kind))
-
-    transfers = tuple(sorted(
-        k for k in reached if k in systems and k not in internal
-        and ((systems[k].get("meta") or {}).get("eea") is False or systems[k].get("does_international_transfers"))
-    ))
-    return MapFacts(processors=of_type("Processor"), third_parties=of_type("Third Party"),
-                    transfer_recipients=transfers, dpo_declared=dpo, legal_bases=tuple(sorted(bases)))
+    for key in data_map.internal_systems():
+        for decl in data_map.systems[key].privacy_declarations:
+            if decl.legal_basis_for_processing:
+                bases.add(_snake(str(getattr(decl.legal_basis_for_processing, "value", decl.legal_basis_for_processing))))
+    return MapFacts(
+        processors=tuple(r["party"] for r in received if r["role"] == "Processor"),
+        third_parties=tuple(r["party"] for r in received if r["role"] == "Third Party"),
+        transfer_recipients=tuple(r["party"] for r in received if r["outside_eea"]),
+        dpo_declared=bool(org and org.data_protection_officer),
+        legal_bases=tuple(sorted(bases)),
+    )
 
 
-def lint(workspace: Workspace, data_map: MapFacts | None = None) -> list[Finding]:
-    """Lint the workspace's notice (``policy.notice.file``) against Art. 13 and the data map."""
+def lint(workspace: Workspace, data_map: DataMap | MapFacts | None = None) -> list[Finding]:
+    """Lint the workspace's notice (``policy.notice.file``) against Art. 13 and the data map.
+
+    ``data_map``: the loaded map (default: :func:`datamap.map.load_map` of the workspace), or
+    plain :class:`MapFacts`.
+    """
     path = workspace.notice_path
     rel = workspace.policy.notice.file
     if not path.is_file():
@@ -318,8 +304,13 @@ def lint(workspace: Workspace, data_map: MapFacts | None = None) -> list[Finding
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         text = path.read_text(encoding="cp1252")
-    facts = data_map if isinstance(data_map, MapFacts) else facts_from_manifests(workspace)
+    if isinstance(data_map, MapFacts):
+        facts = data_map
+    else:
+        from datamap.map import load_map
+
+        facts = facts_from_map(data_map if data_map is not None else load_map(workspace), workspace)
     return lint_text(text, facts, source=rel)
 
 
-__all__ = ["MapFacts", "Element", "Sentence", "lint", "lint_text", "load_catalogue", "split_sentences", "facts_from_manifests"]
+__all__ = ["MapFacts", "Element", "Sentence", "lint", "lint_text", "load_catalogue", "split_sentences", "facts_from_map"]

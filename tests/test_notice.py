@@ -8,7 +8,8 @@ import yaml
 
 from datamap.cli import main
 from datamap.errors import BadInput
-from datamap.notice import MapFacts, facts_from_manifests, lint, lint_text, load_catalogue, split_sentences
+from datamap.map import load_map
+from datamap.notice import MapFacts, facts_from_map, lint, lint_text, load_catalogue, split_sentences
 from datamap.workspace import load_workspace
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -187,10 +188,12 @@ MANIFEST = {
          "egress": [{"fides_key": "zoho_india_support", "type": "system", "data_categories": ["user.contact"]}],
          "privacy_declarations": [{"data_use": "essential.service", "data_categories": ["user.contact"],
                                    "legal_basis_for_processing": "Legitimate interests"}]},
-        {"fides_key": "zoho_eu", "name": "Zoho EU", "system_type": "Processor", "meta": {"country": "NL", "eea": True}},
+        {"fides_key": "zoho_eu", "name": "Zoho EU", "system_type": "Processor", "meta": {"country": "NL", "eea": True},
+         "privacy_declarations": []},
         {"fides_key": "zoho_india_support", "name": "Zoho support", "system_type": "Processor",
-         "meta": {"country": "IN", "eea": False}},
-        {"fides_key": "belastingdienst", "name": "Belastingdienst", "system_type": "Public Authority", "meta": {"eea": True}},
+         "meta": {"country": "IN", "eea": False}, "privacy_declarations": []},
+        {"fides_key": "belastingdienst", "name": "Belastingdienst", "system_type": "Public Authority", "meta": {"eea": True},
+         "privacy_declarations": []},
     ],
 }
 
@@ -206,8 +209,9 @@ def workspace(tmp_path):
     return tmp_path
 
 
-def test_map_facts_come_from_the_manifests(workspace):
-    assert facts_from_manifests(load_workspace(workspace)) == MapFacts(
+def test_map_facts_come_from_the_data_map(workspace):
+    ws = load_workspace(workspace)
+    assert facts_from_map(load_map(ws), ws) == MapFacts(
         processors=("zoho_eu", "zoho_india_support"), transfer_recipients=("zoho_india_support",),
         dpo_declared=True, legal_bases=("consent", "contract", "legitimate_interests"),
     )
