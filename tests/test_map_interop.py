@@ -1,0 +1,85 @@
+"""fideslang in and out: the export validates with fideslang and reloads unchanged; a Fides-style
+manifest set the workbench did not write loads, graphs, evaluates and draws."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from fideslang import DEFAULT_TAXONOMY
+from fideslang.parse import load_manifests_into_taxonomy
+
+from datamap.map import evaluate_policy, flows, load_map, node_id, to_manifests, where, write_manifests
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DATA = ROOT / "datamap" / "demo" / "data"
+FIDES_DEMO = ROOT / "tests" / "fixtures" / "fides_demo"
+
+
+def resources(dm) -> dict:
+    return {(t, k): m.model_dump() for t, group in (("organization", dm.organizations), ("system", dm.systems),
+                                                     ("dataset", dm.datasets), ("policy", dm.policies)) for k, m in group.items()}
+
+
+@pytest.mark.parametrize("source", [DEMO_DATA, FIDES_DEMO], ids=["apora-demo", "fides-style"])
+def test_export_reloads_to_equal_fideslang_models(source, tmp_path):
+    before = load_map(source)
+    write_manifests(before, tmp_path / "manifests")
+    after = load_map(tmp_path)
+    assert resources(after) == resources(before)
+    assert sorted(after.systems) == sorted(before.systems)
+
+
+def test_export_validates_with_fideslang_alone(tmp_path):
+    write_manifests(load_map(DEMO_DATA), tmp_path)
+    union: dict[str, list] = {}
+    for path in sorted(tmp_path.glob("*.yml")):
+        for rtype, items in yaml.safe_load(path.read_text(encoding="utf-8")).items():
+            union.setdefault(rtype, []).extend(items)
+    taxonomy = load_manifests_into_taxonomy(union)  # fideslang's own parser: raises on an invalid resource
+    known = {c.fides_key for c in DEFAULT_TAXONOMY.data_category} | {c.fides_key for c in taxonomy.data_category}
+    used = {c for s in taxonomy.system for d in s.privacy_declarations for c in d.data_categories}
+    assert len(taxonomy.system) == 16 and len(taxonomy.dataset) == 9
+    assert used - known == set()
+
+
+def test_export_keeps_each_resource_in_its_source_file(tmp_path):
+    files = to_manifests(load_map(DEMO_DATA), include_extensions=False)
+    assert sorted(files) == ["datasets.yml", "external.yml", "organization.yml", "systems.yml"]
+    assert [s["fides_key"] for s in files["external.yml"]["system"]][:2] == ["zoho_corporation", "transip"]  # source order
+
+
+def test_fides_style_manifests_load_and_graph():
+    dm = load_map(FIDES_DEMO)
+    assert sorted(dm.systems) == ["shop_newsletter", "shop_storefront"]
+    assert dm.internal_systems() == ["shop_newsletter", "shop_storefront"]  # system_type Service is internal
+    g = dm.graph
+    assert g.has_edge(node_id("system", "shop_storefront"), node_id("dataset", "shop_customers_dataset"), key="stores")
+    assert g.has_edge(node_id("system", "shop_storefront"), node_id("system", "shop_newsletter"), key="flows_to")
+    assert g.has_edge(node_id("category", "user.contact.email"), node_id("category", "user.contact"), key="is_a")
+    assert g.nodes[node_id("organization", "default_organization")]["label"] == "Example Shop"
+
+
+def test_fides_style_manifests_answer_queries():
+    dm = load_map(FIDES_DEMO)
+    assert where(dm, "user.financial") == {
+        "category": "user.financial", "systems": ["shop_storefront"],
+        "fields": {"shop_customers_dataset.payments.card_last4": "user.financial.credit_card"}}
+    assert flows(dm, "user.contact.email") == [["shop_storefront", "shop_newsletter"]]
+
+
+def test_fides_style_policy_flags_contact_data_used_for_marketing():
+    dm = load_map(FIDES_DEMO)
+    assert evaluate_policy(dm, dm.policies["shop_privacy_policy"]) == [{
+        "policy": "shop_privacy_policy", "rule": "No contact data for marketing", "system": "shop_newsletter",
+        "declaration": "Send offers by e-mail", "element": "declaration",
+        "data_categories": ["user.contact.email"], "data_uses": ["marketing.communications.email"],
+        "data_subjects": ["customer"]}]
+
+
+def test_fides_style_manifests_draw(tmp_path):
+    from datamap.draw import draw_all
+
+    written = draw_all(load_map(FIDES_DEMO), tmp_path)
+    assert [p.name for p in written][:2] == ["map.png", "map.svg"]
+    assert all(p.stat().st_size > 5_000 for p in written)

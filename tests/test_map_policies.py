@@ -1,0 +1,67 @@
+"""Map-level fideslang Policies are evaluated with the semantics of ``fides evaluate``."""
+from __future__ import annotations
+
+import pytest
+import yaml
+from fideslang.models import Policy
+
+from datamap.map import evaluate_policy, load_map, map_policies
+
+DECLARATION = {"name": "Newsletter", "data_use": "marketing.communications.email", "data_subjects": ["customer", "visitor"],
+               "data_categories": ["user.contact.email", "user.device.ip_address"]}
+
+
+@pytest.fixture(scope="module")
+def dm(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("policy") / "manifests"
+    folder.mkdir()
+    system = {"fides_key": "campaigns", "system_type": "Application", "privacy_declarations": [DECLARATION]}
+    (folder / "s.yml").write_text(yaml.safe_dump({"system": [system]}), encoding="utf-8")
+    return load_map(folder.parent)
+
+
+def rule(categories: tuple[str, list[str]], uses: tuple[str, list[str]] = ("ANY", ["marketing"]),
+         subjects: tuple[str, list[str]] = ("ANY", ["customer"])) -> Policy:
+    dims = {"data_categories": categories, "data_uses": uses, "data_subjects": subjects}
+    return Policy.model_validate({"fides_key": "p", "rules": [
+        {"name": "r", **{k: {"matches": m, "values": v} for k, (m, v) in dims.items()}}]})
+
+
+def flagged(dm, policy: Policy) -> list[tuple[list[str], list[str], list[str]]]:
+    return [(v["data_categories"], v["data_uses"], v["data_subjects"]) for v in evaluate_policy(dm, policy)]
+
+
+def test_any_flags_the_declared_keys_under_a_rule_value(dm):
+    assert flagged(dm, rule(("ANY", ["user.contact"]))) == [(["user.contact.email"], ["marketing.communications.email"], ["customer"])]
+
+
+def test_all_needs_every_declared_category_to_match(dm):
+    assert flagged(dm, rule(("ALL", ["user.contact"]))) == []
+    assert flagged(dm, rule(("ALL", ["user.contact", "user.device"]))) == [
+        (["user.contact.email", "user.device.ip_address"], ["marketing.communications.email"], ["customer"])]
+
+
+def test_none_flags_all_declared_keys_only_when_none_matches(dm):
+    assert flagged(dm, rule(("NONE", ["user.financial"])))[0][0] == ["user.contact.email", "user.device.ip_address"]
+    assert flagged(dm, rule(("NONE", ["user.contact"]))) == []
+
+
+def test_other_flags_the_declared_keys_outside_the_rule_values(dm):
+    assert flagged(dm, rule(("OTHER", ["user.contact"])))[0][0] == ["user.device.ip_address"]
+
+
+def test_no_violation_unless_all_three_dimensions_match(dm):
+    assert flagged(dm, rule(("ANY", ["user"]), subjects=("ANY", ["employee"]))) == []
+    assert flagged(dm, rule(("ANY", ["user"]), uses=("ANY", ["essential"]))) == []
+
+
+def test_map_policies_fill_placeholders_from_policy_yml():
+    from datamap.workspace import load_workspace
+    from pathlib import Path
+
+    ws = load_workspace(Path(__file__).resolve().parents[1] / "datamap" / "demo" / "data")
+    [policy] = map_policies(ws.policy)
+    [r] = policy.rules
+    assert r.name == "notice.category_not_disclosed"
+    assert r.data_subjects.values == ["customer", "prospect", "visitor"]
+    assert r.data_categories.values[0] == "user.name" and r.data_categories.values[-1] == "system"
