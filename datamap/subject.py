@@ -180,11 +180,7 @@ class MapView:
     systems: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_system: dict[str, str] = field(default_factory=dict)
     fields: dict[tuple[str, str], dict[str, FieldInfo]] = field(default_factory=dict)
-
-    EXTERNAL = ("Processor", "Third Party", "Public Authority")
-
-    def is_internal(self, system: str) -> bool:
-        return self.systems.get(system, {}).get("system_type") not in self.EXTERNAL
+    received: dict[str, set[str]] = field(default_factory=dict)
 
     def system_of(self, dataset: str) -> str:
         return self.dataset_system.get(dataset, dataset)
@@ -199,39 +195,29 @@ class MapView:
         return sorted(k for k, fs in self.fields.items() if any(f.identity == identity for f in fs.values()))
 
     def recipients(self, system: str) -> list[str]:
-        """External parties that receive data from an internal system (egress, ingress, host)."""
-        out = {str(f.get("fides_key")) for f in self.systems.get(system, {}).get("egress") or [] if isinstance(f, dict)}
-        host = (self.systems.get(system, {}).get("meta") or {}).get("hosted_by")
-        if host:
-            out.add(str(host))
-        for key, other in self.systems.items():
-            if any(isinstance(f, dict) and f.get("fides_key") == system for f in other.get("ingress") or []):
-                out.add(key)
-        return sorted(k for k in out if k in self.systems and not self.is_internal(k))
+        """External parties that receive personal data from an internal system (flows and hosting)."""
+        return sorted(party for party, senders in self.received.items() if system in senders)
 
 
 def read_map(workspace: Workspace) -> MapView:
-    """Read the fideslang manifests into the view a subject request needs."""
-    view = MapView()
-    for manifest in workspace.manifests:
-        docs = manifest.documents
-        for org in docs.get("organization") or []:
-            if isinstance(org, dict) and org.get("fides_key") == workspace.policy.organization:
-                view.organization = org
-        for system in docs.get("system") or []:
-            if isinstance(system, dict) and system.get("fides_key"):
-                view.systems[str(system["fides_key"])] = system
-                for ref in system.get("dataset_references") or []:
-                    view.dataset_system[str(ref)] = str(system["fides_key"])
-        for dataset in docs.get("dataset") or []:
-            if not isinstance(dataset, dict):
-                continue
-            for coll in dataset.get("collections") or []:
-                fields: dict[str, FieldInfo] = {}
-                for f in _walk_fields(coll.get("fields")):
-                    meta = f.get("fides_meta") or {}
-                    fields[str(f["name"])] = FieldInfo(tuple(f.get("data_categories") or ()), bool(meta.get("primary_key")), meta.get("identity"))
-                view.fields[(str(dataset["fides_key"]), str(coll["name"]))] = fields
+    """Load the data map (validated by :mod:`datamap.map`) into the view a subject request needs."""
+    from datamap.map import external_recipients, load_map
+
+    dm = load_map(workspace)
+    org = dm.organizations.get(workspace.policy.organization)
+    view = MapView(organization=org.model_dump(mode="json") if org else {},
+                   systems={k: s.model_dump(mode="json") for k, s in dm.systems.items()},
+                   received={r["party"]: set(r["from"]) for r in external_recipients(dm)})
+    for key, system in view.systems.items():
+        for ref in system.get("dataset_references") or []:
+            view.dataset_system[str(ref)] = key
+    for key, dataset in dm.datasets.items():
+        for coll in dataset.model_dump(mode="json").get("collections") or []:
+            fields: dict[str, FieldInfo] = {}
+            for f in _walk_fields(coll.get("fields")):
+                meta = f.get("fides_meta") or {}
+                fields[str(f["name"])] = FieldInfo(tuple(f.get("data_categories") or ()), bool(meta.get("primary_key")), meta.get("identity"))
+            view.fields[(key, str(coll["name"]))] = fields
     return view
 
 
@@ -256,12 +242,12 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
 
 
 def open_store(workspace: Workspace) -> sqlite3.Connection:
-    """Stage the workspace's sources into the audit store (reused when unchanged) and open it."""
-    from datamap import store
+    """Stage the workspace's sources into the audit store (reused when unchanged) and open it read-only."""
+    from datamap.store import stage
 
-    staged = store.stage(workspace)
-    path = getattr(staged, "path", staged)
-    return connect(path)
+    staged = stage(workspace)
+    staged.close()
+    return connect(staged.path)
 
 
 def tables(con: sqlite3.Connection) -> dict[str, tuple[str, str]]:
