@@ -60,6 +60,8 @@ NAME_ALONE_MAX = 0.5
 TUSSENVOEGSELS = frozenset({"van", "de", "der", "den", "het", "ter", "ten", "te", "t", "in", "op", "uit", "vd", "von", "la", "le", "du", "d", "da", "dos"})
 _CITY = re.compile(r"(^|_)city$")
 _ORGANISATION = re.compile(r"^(company|company_name|account_name)$")
+_SECRET = re.compile(r"password|passwd|secret|token", re.I)
+WITHHELD = "(withheld: a login secret is not handed out; it protects your account)"
 
 
 # --- the request -------------------------------------------------------------------------------
@@ -437,17 +439,24 @@ def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Mat
         row = record(con, m.table, column, m.record_key) if column else None
         if row is None:
             continue
-        fields = [
-            {"name": name, "value": _jsonable(value), "data_categories": data_map.categories(m.dataset, m.collection, name)}
-            for name, value in row.items()
-            if not name.startswith("_") and "__" not in name and value not in (None, "")
-        ]
+        fields = []
+        for name, value in row.items():
+            if name.startswith("_") or "__" in name or value in (None, ""):
+                continue
+            categories = data_map.categories(m.dataset, m.collection, name)
+            fields.append({"name": name, "value": WITHHELD if _is_secret(name, categories) else _jsonable(value),
+                           "data_categories": categories})
         out.append({
             "system": m.system, "dataset": m.dataset, "collection": m.collection, "record_key": m.record_key,
             "source": provenance(con, m.table), "row": row.get("_row"),
             "matched_on": list(m.reasons), "confidence": m.confidence, "fields": fields,
         })
     return out
+
+
+def _is_secret(column: str, categories: list[str]) -> bool:
+    """A login secret is the person's data, but handing it out would weaken their account's security."""
+    return bool(_SECRET.search(column)) or any(c.startswith("user.authorization.credentials") for c in categories)
 
 
 def _jsonable(value: Any) -> Any:

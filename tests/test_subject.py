@@ -46,9 +46,9 @@ TABLES = {
         ("INV-000002", "2017-06-01", JAN_EMAIL, "Jan de Vries", "Utrecht"),
     ]),
     "customer_portal__accounts": ("customer_portal", "accounts", "portal.db:accounts",
-                                  ["account_id", "customer_number", "email"], [
-        ("5", "APR-100042", JAN_OLD_EMAIL),
-        ("6", "APR-100043", "iemand@anders.example"),
+                                  ["account_id", "customer_number", "email", "password_hash"], [
+        ("5", "APR-100042", JAN_OLD_EMAIL, "$2b$12$abcdefghijklmnopqrstuv"),
+        ("6", "APR-100043", "iemand@anders.example", "$2b$12$zyxwvutsrqponmlkjihgfe"),
     ]),
     "governance__privacy_requests": ("governance", "privacy_requests", "governance/privacy_requests.csv",
                                      ["request_id", "type", "subject_email", "received", "completed", "extended", "details"], [
@@ -87,7 +87,8 @@ DATASETS = [
     {"fides_key": "customer_portal", "collections": [{"name": "accounts", "fields": [
         {"name": "account_id", "fides_meta": {"primary_key": True}},
         {"name": "customer_number", "data_categories": ["user.unique_id"]},
-        {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}}]}]},
+        {"name": "email", "data_categories": ["user.contact.email"], "fides_meta": {"identity": "email"}},
+        {"name": "password_hash", "data_categories": ["user.authorization.credentials"]}]}]},
     {"fides_key": "governance", "collections": [{"name": "privacy_requests", "fields": [
         {"name": "request_id", "fides_meta": {"primary_key": True}},
         {"name": "subject_email", "data_categories": ["user.contact.email"]}]}]},
@@ -265,6 +266,16 @@ def test_export_validates_and_carries_each_fields_category(estate, tmp_path):
     nl = (tmp_path / "export" / "summary_nl.md").read_text()
     assert "Autoriteit Persoonsgegevens" in nl and "bezwaar" in nl and "CRM Webform" in nl
     assert "P7Y vanaf `invoice_date` (wettelijke plicht: Algemene wet inzake rijksbelastingen art. 52)" in nl
+
+
+def test_export_withholds_the_login_secret(estate):
+    ws, dm, con = estate
+    subject = Subject.of(customer_number=["APR-100042"])
+    doc = build_export(con, ws, dm, subject, find(con, dm, subject))
+    portal = next(s for s in doc["systems"] if s["system"] == "customer_portal")
+    fields = {f["name"]: f["value"] for f in portal["records"][0]["fields"]}
+    assert fields["password_hash"].startswith("(withheld")
+    assert fields["customer_number"] == "APR-100042"
 
 
 def test_an_export_missing_the_complaint_authority_fails_the_schema(estate):
