@@ -101,7 +101,7 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
     pos = _layout(dm, systems, subjects, flows)
     tallest = max((y for _x, y in pos.values()), default=1) + 0.5
     width = max(x for x, _y in pos.values()) + 1.2 if pos else 4
-    fig = Figure(figsize=(max(12, 3.2 * width), max(6, 0.75 * tallest + 2)), dpi=110)
+    fig = Figure(figsize=(max(11, 2.5 * width), max(6, 0.95 * tallest + 2.2)), dpi=110)
     ax = fig.add_axes((0.01, 0.10, 0.98, 0.82))
     ax.set_xlim(-0.6, width - 0.4)
     ax.set_ylim(-0.4, tallest + 0.4)
@@ -131,7 +131,7 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
                 notes.append(f"{sum(1 for c in held[name] if is_personal(dm.taxonomy, c))} categories")
             label = f"{label}\n{'; '.join(notes)}"
             frame = "#d00000" if dm.is_external(name) and _outside_eea(system) else style["ec"]
-        boxes[name] = ax.text(x, y, label, ha="center", va="center", fontsize=8.5, zorder=5,
+        boxes[name] = ax.text(x, y, label, ha="center", va="center", fontsize=9, zorder=5,
                 bbox={"boxstyle": "round,pad=0.35", "fc": style["fc"], "ec": frame,
                       "lw": 2.2 if frame == "#d00000" else 1.0})
 

@@ -138,3 +138,25 @@ def test_map_findings_are_the_four_cases_the_demo_manifests_hold(dm):
     claims = {f.rule: (f.claim, f.severity) for f in map_findings(dm)}
     assert claims == {"notice.category_not_disclosed": ("P13", "medium"), "purpose.undeclared_use": ("P02", "medium"),
                       "sharing.processor_without_dpa": ("P03", "high"), "transfer.outside_eea_without_basis": ("P03", "high")}
+
+
+def test_graph_holds_hosting_uses_subjects_fields_and_the_category_hierarchy(dm):
+    from datamap.map import node_id
+
+    g = dm.graph
+    assert g.has_edge(node_id("system", "zoho_corporation"), node_id("system", "zoho_crm"), key="processes_for")
+    assert g.has_edge(node_id("system", "transip"), node_id("organization", "apora"), key="processes_for")
+    assert g.has_edge(node_id("organization", "apora"), node_id("system", "zoho_crm"), key="operates")
+    assert g.has_edge(node_id("system", "zoho_books"), node_id("dataset", "zoho_books"), key="stores")
+    assert g.has_edge(node_id("collection", "zoho_books.customer_payments"),
+                      node_id("field", "zoho_books.customer_payments.bank_account"), key="stores")
+    assert g.has_edge(node_id("field", "zoho_books.customer_payments.bank_account"),
+                      node_id("category", "user.financial.bank_account"), key="holds")
+    assert g.has_edge(node_id("category", "user.financial.bank_account"), node_id("category", "user.financial"), key="is_a")
+    assert g.has_edge(node_id("system", "zoho_campaigns"), node_id("use", "marketing.communications.email"),
+                      key="used_for:Nieuwsbrieven en uitnodigingen")
+    assert g.has_edge(node_id("system", "zoho_salesiq"), node_id("subject", "visitor"), key="concerns:analytics.reporting")
+    flow = g.get_edge_data(node_id("system", "zoho_campaigns"), node_id("system", "adpeak"), key="flows_to")
+    assert flow["categories"] == ["user.contact.email"]
+    assert g.nodes[node_id("system", "adpeak")]["role"] == "Processor"
+    assert g.nodes[node_id("system", "adpeak")]["eea"] is False

@@ -137,3 +137,14 @@ def test_cli_refuses_an_unknown_query_and_a_misspelt_query_category(tmp_path):
     run = subprocess.run([sys.executable, "-m", "datamap.cli", "map", str(folder), "where", "user.contact.emial"],
                          capture_output=True, text=True)
     assert (run.returncode, run.stderr) == (2, "error: unknown data category 'user.contact.emial' (did you mean 'user.contact.email'?)\n")
+
+
+def test_flows_start_where_the_subjects_hand_the_data_over(tmp_path):
+    crm = {**SYSTEM, "ingress": [{"fides_key": "user", "type": "user", "data_categories": ["user.contact.email"]}],
+           "egress": [{"fides_key": "mailer", "type": "system", "data_categories": ["user.contact.email"]}]}
+    mailer = {"fides_key": "mailer", "system_type": "Processor", "privacy_declarations": [], "dpa_location": "dpa.pdf"}
+    dm = load_map(write(tmp_path, {"a.yml": {"system": [crm, mailer], "dataset": [DATASET]}}))
+    from datamap.map import flows
+
+    assert flows(dm, "user.contact.email") == [["user", "zoho_crm", "mailer"]]
+    assert flows(dm, "user.name") == [["zoho_crm"]]  # held, never sent on
