@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datamap.map import DataMap, _outside_eea, flow_graph, system_categories, where
+from datamap.map import DataMap, outside_eea, flow_graph, system_categories, where
 from datamap.taxonomy import category_group, is_personal
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
             meta = system.meta or {}
             if dm.is_external(name):
                 notes.append(meta.get("country") or "?")
-                if _outside_eea(system):
+                if outside_eea(system):
                     notes.append("outside EEA" + (f", {'/'.join(system.legal_basis_for_transfers)}" if system.legal_basis_for_transfers else ", NO basis"))
                 if role == "Processor" and not system.dpa_location:
                     notes.append("NO agreement")
@@ -130,7 +130,7 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
             else:
                 notes.append(f"{sum(1 for c in held[name] if is_personal(dm.taxonomy, c))} categories")
             label = f"{label}\n{'; '.join(notes)}"
-            frame = "#d00000" if dm.is_external(name) and _outside_eea(system) else style["ec"]
+            frame = "#d00000" if dm.is_external(name) and outside_eea(system) else style["ec"]
         boxes[name] = ax.text(x, y, label, ha="center", va="center", fontsize=9, zorder=5,
                 bbox={"boxstyle": "round,pad=0.35", "fc": style["fc"], "ec": frame,
                       "lw": 2.2 if frame == "#d00000" else 1.0})
@@ -155,7 +155,7 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
         hosting = data.get("via") == "hosting"
         if not hosting:
             groups_used.update(groups)
-        outside = b in dm.systems and _outside_eea(dm.systems[b])
+        outside = b in dm.systems and outside_eea(dm.systems[b])
         if outside:
             _line(ax, pos[a], pos[b], "#ff4d4d", 9.0, 0.0, alpha=0.22, arrow=False, boxes=(boxes[a], boxes[b]))
         if hosting:

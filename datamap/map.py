@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from datamap.errors import BadInput
 from datamap.taxonomy import (
     KINDS,
-    LABEL,
     Kind,
     Taxonomy,
     default_taxonomy,
@@ -502,7 +501,7 @@ def external_recipients(dm: DataMap) -> list[dict[str, Any]]:
     for key in sorted(received):
         party = dm.systems[key]
         meta = party.meta or {}
-        outside = _outside_eea(party)
+        outside = outside_eea(party)
         out.append({
             "party": key,
             "name": party.name or key,
@@ -520,7 +519,8 @@ def external_recipients(dm: DataMap) -> list[dict[str, Any]]:
     return out
 
 
-def _outside_eea(party: "System") -> bool:
+def outside_eea(party: "System") -> bool:
+    """Tell whether data sent to a party leaves the EEA (processed outside it, or passed on abroad)."""
     meta = party.meta or {}
     return meta.get("eea") is False or bool(party.does_international_transfers)
 
@@ -770,7 +770,7 @@ def _processor_and_transfer_findings(dm: DataMap) -> list["Finding"]:
         if party.system_type == "Processor" and not party.dpa_location:
             out.append(_finding("sharing.processor_without_dpa", src, dst,
                                 f"{src} sends personal data to processor {dst}, which has no processing agreement (dpa_location) on file", evidence))
-        if _outside_eea(party) and not party.legal_basis_for_transfers:
+        if outside_eea(party) and not party.legal_basis_for_transfers:
             where_ = (party.meta or {}).get("country") or "outside the EEA"
             out.append(_finding("transfer.outside_eea_without_basis", src, dst,
                                 f"{src} sends personal data to {dst} ({where_}) without a legal basis for the transfer", evidence))
