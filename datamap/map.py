@@ -553,6 +553,10 @@ def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = N
         reasons.append(f"{c} is {why}: high risk to the subjects, tell them without undue delay (Art. 34(1))")
     if personal and not high:
         reasons.append("no special, financial, credential or national-id data: a notice to the subjects is not presumed (Art. 34)")
+    if known:
+        reasons.append(f"{sum(known)} records in {len(known)} of its {len(records)} collections are exposed "
+                       "(collections without a count are not included)" if len(known) < len(records)
+                       else f"{sum(known)} records in its {len(records)} collections are exposed")
     if onward:
         recipients = sorted({p[-1] for p in onward})
         reasons.append(f"the data flows on to {', '.join(recipients)}: include them in the assessment")

@@ -69,3 +69,14 @@ def test_cli_export_writes_fideslang_yaml(tmp_path):
     assert out.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datamap_extensions.yml", "datasets.yml", "external.yml",
                                                           "organization.yml", "systems.yml"]
+
+
+def test_cli_breach_takes_record_counts_from_a_json_file(tmp_path):
+    counts = tmp_path / "counts.json"
+    counts.write_text('{"zoho_books.customers": 120, "zoho_books.customer_payments": 40}', encoding="utf-8")
+    answer = json.loads(run(str(DEMO_DATA), "breach", "zoho_books", "--counts", str(counts), "--json").stdout)
+    assert answer["total_records"] == 160
+    assert "160 records in 2 of its 4 collections are exposed (collections without a count are not included)" in answer["reasons"]
+    counts.write_text('["not", "a", "mapping"]', encoding="utf-8")
+    bad = run(str(DEMO_DATA), "breach", "zoho_books", "--counts", str(counts))
+    assert (bad.returncode, bad.stderr) == (2, f'error: {counts}: expected {{"dataset.collection": number of records}}\n')

@@ -29,6 +29,7 @@ def map_command(
     arg: Optional[str] = typer.Argument(None, help="the category or system the query is about"),
     out: Optional[Path] = typer.Option(None, "--out", help="output folder for draw and export"),
     as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
+    counts: Optional[Path] = typer.Option(None, "--counts", help='breach: JSON file {"dataset.collection": records}'),
 ) -> None:
     """Validate the data map and answer one question about it."""
     from datamap import map as datamap_map
@@ -52,7 +53,7 @@ def map_command(
     elif query == "recipients":
         answer = datamap_map.external_recipients(dm)
     elif query == "breach":
-        answer = datamap_map.breach_impact(dm, arg)
+        answer = datamap_map.breach_impact(dm, arg, _read_counts(counts) if counts else None)
     elif query == "findings":
         answer = [f.to_dict() for f in datamap_map.map_findings(dm, ws.policy)]
     elif query == "draw":
@@ -74,3 +75,16 @@ def _workspace_or_folder(path: Path, needs_policy: bool) -> Any:
             raise BadInput(str(path), "policy.yml", "file not found", "findings need the workspace's policy.yml")
         return load_workspace(path)
     return path
+
+
+def _read_counts(path: Path) -> dict[str, int]:
+    """Read ``{"dataset.collection": records}``; anything else is bad input."""
+    from datamap.errors import BadInput
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadInput(str(path), None, f"not a readable JSON file ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(v, int) for v in data.values()):
+        raise BadInput(str(path), None, 'expected {"dataset.collection": number of records}')
+    return data
