@@ -1,0 +1,32 @@
+"""``datamap ropa WORKSPACE --format xlsx|html|md --lang en|nl``: the register of processing activities."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datamap.commands import app, one_line_errors
+
+
+@app.command("ropa")
+@one_line_errors
+def ropa_command(
+    workspace: Path = typer.Argument(..., help="workspace folder"),
+    fmt: str = typer.Option("xlsx", "--format", help="xlsx, html or md"),
+    lang: str = typer.Option("en", "--lang", help="en or nl (the Dutch register uses the AP's terms)"),
+    out: Path = typer.Option(Path("reports"), "--out", help="folder to write ropa-<lang>.<format> into"),
+    audit: Optional[Path] = typer.Option(
+        None, "--audit", help="audit output folder (holding runs/) whose latest run verifies the register; default: --out"),
+) -> None:
+    """Write the Art. 30 register (controller and processor), its gaps and the regulators' question coverage."""
+    from datamap.register.html import coverage_markdown
+    from datamap.register.ropa import write_register
+    from datamap.register.terms import t
+
+    path, reg = write_register(workspace, out, fmt, lang, audit if audit is not None else out)
+    print(coverage_markdown(reg))
+    run = reg.run_id or t("label.no_audit_run", reg.lang)
+    print(f"{t('label.activities', reg.lang)}: {len(reg.rows)} · {t('sheet.gaps', reg.lang)}: {len(reg.gaps)} · "
+          f"{t('label.audit_run', reg.lang)}: {run}")
+    print(path)

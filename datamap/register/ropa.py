@@ -1,0 +1,57 @@
+"""Build and write a workspace's register in one call (what ``datamap ropa`` runs).
+
+The register reads the map (``datamap.map.load_map``), ``policy.yml`` and the latest audit run;
+it never opens a source.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from datamap.errors import BadInput
+from datamap.register.model import Register, build_register, load_map_input
+from datamap.register.run import AuditRun, latest_run
+from datamap.register.terms import check_language
+from datamap.workspace import Workspace, load_workspace
+
+FORMATS = ("xlsx", "html", "md")
+
+
+def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | None) -> AuditRun | None:
+    """The latest run under ``audit_dir`` (a run folder, or a folder with ``runs/``); None if there is none."""
+    if audit_dir is None:
+        return None
+    folder = Path(audit_dir)
+    for candidate in (folder, folder / "audit"):
+        run = latest_run(candidate, workspace.root) if candidate.is_dir() else None
+        if run is not None:
+            return run
+    return None
+
+
+def register_for_workspace(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str] | None = None,
+                           lang: str = "en") -> Register:
+    """The register of a workspace, verified against its latest audit run when there is one."""
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    return build_register(load_map_input(ws), ws.policy, find_latest_run(ws, audit_dir), check_language(lang))
+
+
+def register_filename(fmt: str, lang: str) -> str:
+    """``ropa-en.xlsx`` / ``ropa-nl.html``: one file per format and language side by side."""
+    return f"ropa-{lang}.{fmt}"
+
+
+def write_register(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str], fmt: str = "xlsx",
+                   lang: str = "en", audit_dir: str | os.PathLike[str] | None = None) -> tuple[Path, Register]:
+    """Write the register as XLSX, HTML or Markdown into ``out_dir``; return the file and the register."""
+    if fmt not in FORMATS:
+        raise BadInput(None, "--format", f"unknown format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
+    reg = register_for_workspace(workspace, audit_dir, lang)
+    target = Path(out_dir) / register_filename(fmt, lang)
+    if fmt == "xlsx":
+        from datamap.register.xlsx import write_xlsx
+
+        return write_xlsx(reg, target), reg
+    from datamap.register.html import write_html, write_markdown
+
+    return (write_html(reg, target) if fmt == "html" else write_markdown(reg, target)), reg

@@ -1,0 +1,464 @@
+"""The audit report: one self-contained HTML file (and a PDF where Chromium is installed).
+
+It reads an archived run (``checks.json``, ``findings.json``, ``run.json``), the map, the policy
+and the audit store's row counts, never a source. Every figure is embedded as a data URI, so the
+file can be mailed to a regulator as it is. Raw e-mail addresses, IBANs and phone numbers never
+appear: findings carry pseudonyms already, and every text from data passes through
+:meth:`datamap.identity.Pseudonymizer.mask` before it is rendered.
+
+>>> write_report("workspace/demo", "reports/runs/20261124T090000.000000Z", "reports/audit-report.html")  # doctest: +SKIP
+PosixPath('reports/audit-report.html')
+"""
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import io
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from datamap.findings import SEVERITIES
+from datamap.register.run import AuditRun, load_run, run_folders
+from datamap.register.terms import check_language, t
+from datamap.workspace import Workspace, load_workspace
+
+MAX_FINDINGS_PER_CLAIM = 200
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+SEVERITY_COLOURS = {"critical": "#7B0000", "high": "#C00000", "medium": "#F4B183", "low": "#FFE699"}
+
+# Candidates for identifiers inside free text; Pseudonymizer.mask decides what really is one.
+_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b")
+_PHONE = re.compile(r"(?<![\w.:/-])\+?\(?\d[\d \-().]{7,}\d(?![\w.:/-])")
+
+
+# --- pseudonymising text -------------------------------------------------------------------------
+
+
+def scrub(text: object, mask: Callable[[str], str | None]) -> str:
+    """Replace every e-mail, IBAN or phone number inside ``text`` by its pseudonym."""
+    if text is None:
+        return ""
+    value = str(text)
+    for pattern in (_EMAIL, _IBAN, _PHONE):
+        value = pattern.sub(lambda m: mask(m.group(0)) or m.group(0), value)
+    return value
+
+
+def _scrub_any(value: Any, mask: Callable[[str], str | None]) -> Any:
+    if isinstance(value, dict):
+        return {k: _scrub_any(v, mask) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub_any(v, mask) for v in value]
+    if value is None or isinstance(value, (int, float, bool)):
+        return value
+    return scrub(value, mask)
+
+
+def scrub_register(reg: Any, mask: Callable[[str], str | None]) -> Any:
+    """A copy of a register whose cell values are pseudonymised (the annex shows no contact address)."""
+    def rows(items: list[Any]) -> list[Any]:
+        return [dataclasses.replace(r, activity=scrub(r.activity, mask), cells={
+            k: dataclasses.replace(c, value=scrub(c.value, mask)) for k, c in r.cells.items()}) for r in items]
+
+    return dataclasses.replace(reg, rows=rows(reg.rows), processor_rows=rows(reg.processor_rows))
+
+
+# --- the summary -----------------------------------------------------------------------------------
+
+
+@dataclass
+class ClaimResult:
+    claim: str
+    text: str
+    section: str
+    status: str  # held | broken | not_checked
+    checks: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    by_severity: dict[str, int] = field(default_factory=dict)
+    shown: list[dict[str, Any]] = field(default_factory=list)
+    hidden: int = 0
+
+
+def claim_status(checks: list[dict[str, Any]]) -> str:
+    """Broken when a check failed; held only when every check passed; otherwise not checked."""
+    statuses = [c.get("status") for c in checks]
+    if "failed" in statuses:
+        return "broken"
+    if statuses and all(s == "passed" for s in statuses):
+        return "held"
+    return "not_checked"
+
+
+def _claim_texts() -> dict[str, tuple[str, str]]:
+    """The notice's claims in plain words (checks/P*.yml), by id."""
+    try:
+        from datamap.audit.catalogue import load_catalogue
+
+        return {c.claim: (c.text, c.section) for c in load_catalogue()}
+    except Exception:  # the report still renders with bare claim ids
+        return {}
+
+
+def _severity_rank(finding: dict[str, Any]) -> int:
+    sev = finding.get("severity")
+    return SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES)
+
+
+def claim_results(run: AuditRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM) -> list[ClaimResult]:
+    """Group the run's checks and findings by claim, findings worst first, evidence pseudonymised."""
+    texts = _claim_texts()
+    ids = sorted({c.get("claim") for c in run.checks} | set(texts) | {f.get("claim") for f in run.findings},
+                 key=lambda c: (len(str(c)), str(c)))
+    out = []
+    for claim in ids:
+        if not claim:
+            continue
+        checks = [c for c in run.checks if c.get("claim") == claim]
+        found = sorted((f for f in run.findings if f.get("claim") == claim),
+                       key=lambda f: (_severity_rank(f), str(f.get("rule")), str(f.get("system")), str(f.get("record_key"))))
+        text, section = texts.get(claim, ("", ""))
+        result = ClaimResult(claim, scrub(text, mask), section, claim_status(checks), checks, found)
+        result.by_severity = {s: sum(1 for f in found if f.get("severity") == s) for s in SEVERITIES}
+        result.shown = [_scrub_any(f, mask) for f in found[:limit]]
+        result.hidden = max(0, len(found) - limit)
+        result.checks = [_scrub_any(c, mask) for c in checks]
+        out.append(result)
+    return out
+
+
+# --- figures ---------------------------------------------------------------------------------------
+
+
+def figure_uri(fig: Any, fmt: str = "png") -> str:
+    """Embed a matplotlib figure as a data URI (PNG at print resolution)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=130)
+    mime = "image/svg+xml" if fmt == "svg" else "image/png"
+    return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _new_figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def chart_findings(results: list[ClaimResult], lang: str) -> Any | None:
+    """Stacked bars: findings per claim, by severity."""
+    claims = [r for r in results if r.findings]
+    if not claims:
+        return None
+    fig = _new_figure(8, 3.2)
+    ax = fig.add_subplot()
+    left = [0] * len(claims)
+    labels = [r.claim for r in claims]
+    for sev in SEVERITIES:
+        counts = [r.by_severity.get(sev, 0) for r in claims]
+        ax.barh(labels, counts, left=left, color=SEVERITY_COLOURS[sev], label=sev, edgecolor="white")
+        left = [a + b for a, b in zip(left, counts)]
+    ax.invert_yaxis()
+    ax.set_xlabel(t("report.count", lang))
+    ax.set_title(t("report.chart_findings", lang), fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def _store_path(ws: Workspace, run: AuditRun) -> Path | None:
+    for path in [run.folder / "store.sqlite", ws.root / ".datamap" / "store.sqlite"]:
+        if path.is_file():
+            return path
+    return None
+
+
+def _query(store: Path, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+    try:
+        return con.execute(sql, tuple(params)).fetchall()
+    except sqlite3.Error:
+        return []
+    finally:
+        con.close()
+
+
+def _tables(store: Path) -> set[str]:
+    return {r[0] for r in _query(store, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def _as_date(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def retention_ages(ws: Workspace, store: Path | None) -> list[tuple[str, list[float], float]]:
+    """Per retention rule: the age in years of each dated record, and the period in years."""
+    from datamap.workspace import parse_duration
+
+    if store is None:
+        return []
+    tables = _tables(store)
+    as_of = ws.policy.reference_date()
+    out = []
+    for rule in ws.policy.retention:
+        table = f"{rule.system}__{rule.collection}"
+        if table not in tables or not re.fullmatch(r"[a-z0-9_]+", rule.date_column):
+            continue
+        rows = _query(store, f'SELECT "{rule.date_column}" FROM "{table}" WHERE "{rule.date_column}" IS NOT NULL')
+        ages = [(as_of - d).days / 365.25 for d in (_as_date(r[0]) for r in rows) if d is not None]
+        delta = parse_duration(rule.period)
+        period = delta.years + delta.months / 12 + delta.days / 365.25
+        if ages:
+            out.append((f"{rule.system}.{rule.collection}", ages, period))
+    return out
+
+
+def chart_retention(data: list[tuple[str, list[float], float]], lang: str) -> Any | None:
+    """Box plots of record age per collection, with the retention period as a red mark."""
+    if not data:
+        return None
+    fig = _new_figure(8, 0.45 * len(data) + 1.2)
+    ax = fig.add_subplot()
+    labels = [d[0] for d in data]
+    ax.boxplot([d[1] for d in data], vert=False, showfliers=True, flierprops={"markersize": 2})
+    ax.set_yticks(range(1, len(data) + 1), labels, fontsize=8)
+    for i, (_, _, period) in enumerate(data, start=1):
+        ax.plot([period, period], [i - 0.4, i + 0.4], color="#C00000", linewidth=2)
+    ax.invert_yaxis()
+    ax.set_xlabel(t("report.years", lang))
+    ax.set_title(t("report.chart_retention", lang), fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def accounts_per_system(ws: Workspace, store: Path | None) -> dict[str, dict[str, int]]:
+    """Active accounts per user table: held by a current employee, a departed one, or no one on the roster."""
+    if store is None:
+        return {}
+    tables = _tables(store)
+    roster_table = next((t_ for t_ in sorted(tables) if t_.endswith("__roster")), None)
+    if roster_table is None:
+        return {}
+    as_of = ws.policy.reference_date().isoformat()
+    roster = {r[0]: r[1] for r in _query(store, f'SELECT email__norm, end_date FROM "{roster_table}"') if r[0]}
+    out: dict[str, dict[str, int]] = {}
+    for table in sorted(tables):
+        if not (table.endswith("__users") or table.endswith("__portal_users")):
+            continue
+        cols = [r[1] for r in _query(store, f'PRAGMA table_info("{table}")')]
+        email = next((c for c in ("email__norm", "email") if c in cols), None)
+        if email is None or "status" not in cols:
+            continue
+        counts = {"employee": 0, "departed": 0, "non_employee": 0}
+        for addr, status in _query(store, f'SELECT "{email}", status FROM "{table}"'):
+            if str(status or "").lower() != "active":
+                continue
+            norm = str(addr or "").strip().lower()
+            if norm not in roster:
+                counts["non_employee"] += 1
+            elif roster[norm] and str(roster[norm])[:10] < as_of:
+                counts["departed"] += 1
+            else:
+                counts["employee"] += 1
+        out[table.split("__")[0]] = counts
+    return out
+
+
+def chart_accounts(data: dict[str, dict[str, int]], lang: str) -> Any | None:
+    if not data:
+        return None
+    fig = _new_figure(8, 0.4 * len(data) + 1.3)
+    ax = fig.add_subplot()
+    systems = list(data)
+    left = [0] * len(systems)
+    for kind, colour in (("employee", "#70AD47"), ("departed", "#C00000"), ("non_employee", "#ED7D31")):
+        counts = [data[s][kind] for s in systems]
+        ax.barh(systems, counts, left=left, color=colour, label=t(f"report.{kind}", lang), edgecolor="white")
+        left = [a + b for a, b in zip(left, counts)]
+    ax.invert_yaxis()
+    ax.set_xlabel(t("report.count", lang))
+    ax.set_title(t("report.chart_accounts", lang), fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def finding_trend(run: AuditRun) -> list[tuple[str, dict[str, int]]]:
+    """Findings by severity in every archived run up to this one."""
+    import json
+
+    out = []
+    archive = run.folder.parent.parent if run.folder.parent.name == "runs" else None
+    folders = run_folders(archive) if archive else [run.folder]
+    for folder in folders:
+        if folder.name > run.folder.name:
+            continue
+        try:
+            found = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        out.append((folder.name, {s: sum(1 for f in found if f.get("severity") == s) for s in SEVERITIES}))
+    return out
+
+
+def chart_trend(data: list[tuple[str, dict[str, int]]], lang: str) -> Any | None:
+    if not data:
+        return None
+    fig = _new_figure(8, 2.8)
+    ax = fig.add_subplot()
+    xs = list(range(len(data)))
+    for sev in SEVERITIES:
+        ax.plot(xs, [d[1][sev] for d in data], marker="o", color=SEVERITY_COLOURS[sev], label=sev)
+    ax.set_xticks(xs, [d[0][:15] for d in data], rotation=30, fontsize=7, ha="right")
+    ax.set_ylabel(t("report.count", lang))
+    ax.set_title(t("report.chart_trend", lang), fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def map_drawing(ws: Workspace) -> str | None:
+    """The data map drawing (datamap.draw) as a data URI."""
+    from datamap.draw import draw_map
+    from datamap.map import load_map
+
+    return figure_uri(draw_map(load_map(ws)))
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+
+def pdf_converter() -> tuple[str, str] | None:
+    """The headless Chromium on this machine, as (path, version); None when there is none."""
+    for name in CHROMIUM_NAMES:
+        path = shutil.which(name)
+        if path:
+            try:
+                version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+            except (OSError, subprocess.SubprocessError):
+                continue
+            return path, version or name
+    return None
+
+
+def chromium(path: str, *args: str, timeout: int = 120) -> subprocess.CompletedProcess[str]:
+    """Run headless Chromium with a throwaway profile and no network chatter."""
+    with tempfile.TemporaryDirectory(prefix="datamap-chromium-") as profile:
+        return subprocess.run([path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                              capture_output=True, text=True, timeout=timeout)
+
+
+def html_to_pdf(html: Path, pdf: Path, converter: str) -> Path:
+    """Print an HTML file to PDF (A4, as the page's CSS says) with headless Chromium."""
+    result = chromium(converter, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri())
+    if not pdf.is_file() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"chromium did not print {html.name}: {result.stderr.strip()[-300:]}")
+    return pdf
+
+
+# --- the report ----------------------------------------------------------------------------------
+
+
+def _sources(run: AuditRun) -> list[dict[str, Any]]:
+    return [{"source": p.get("source") or p.get("tbl"), "dataset": p.get("dataset"), "collection": p.get("collection"),
+             "rows": p.get("rows"), "sha256": p.get("sha256"), "read_at": p.get("read_at")} for p in run.provenance]
+
+
+def _inputs(run: AuditRun) -> list[tuple[str, str]]:
+    """(file, sha256) of everything the run judged, from run.json."""
+    sha = run.meta.get("sha256") or run.meta.get("inputs") or {}
+    out: list[tuple[str, str]] = []
+    for key, value in sha.items():
+        if isinstance(value, dict):
+            out += [(k, str(v)) for k, v in value.items()]
+        else:
+            out.append((key, str(value)))
+    return out
+
+
+def report_context(workspace: Workspace, run: AuditRun, lang: str, converter: str | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain data (already pseudonymised)."""
+    from datamap.identity import Pseudonymizer, load_key
+    from datamap.register.html import render_register_html
+    from datamap.register.model import build_register, load_map_input
+
+    pseudo = Pseudonymizer(load_key(workspace.root))
+    results = claim_results(run, pseudo.mask)
+    store = _store_path(workspace, run)
+    summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked")}
+    reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
+    figures = []
+    for key, fig in (
+        ("report.chart_findings", chart_findings(results, lang)),
+        ("report.chart_retention", chart_retention(retention_ages(workspace, store), lang)),
+        ("report.chart_accounts", chart_accounts(accounts_per_system(workspace, store), lang)),
+        ("report.chart_trend", chart_trend(finding_trend(run), lang)),
+    ):
+        figures.append({"title": t(key, lang), "uri": figure_uri(fig) if fig is not None else None,
+                        "id": key.split(".")[-1]})
+    org = reg.organization
+    return {
+        "lang": lang,
+        "organization": org,
+        "workspace": workspace.root.name,
+        "run": run,
+        "as_of": run.meta.get("as_of") or str(workspace.policy.reference_date()),
+        "started": run.meta.get("started_utc") or run.meta.get("started") or run.run_id,
+        "finished": run.meta.get("finished_utc") or "",
+        "inputs": _inputs(run),
+        "sources": _sources(run),
+        "summary": summary,
+        "total_findings": len(run.findings),
+        "claims": results,
+        "map_uri": map_drawing(workspace),
+        "figures": figures,
+        "register_html": render_register_html(reg, standalone=False),
+        "converter": converter,
+        "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "severities": SEVERITIES,
+    }
+
+
+def render_report(workspace: Workspace, run: AuditRun, lang: str = "en", converter: str | None = None) -> str:
+    """Render the report's HTML (Jinja2, autoescape on)."""
+    from markupsafe import Markup
+
+    from datamap.register.html import environment
+
+    ctx = report_context(workspace, run, lang, converter)
+    ctx["register_html"] = Markup(ctx["register_html"])  # rendered by the same autoescaping environment
+    return environment().get_template("report.html.j2").render(**ctx)
+
+
+def write_report(workspace: Workspace | str | os.PathLike[str], run_dir: str | os.PathLike[str],
+                 out_path: str | os.PathLike[str], lang: str = "en", pdf: bool = True) -> Path:
+    """Write the audit report of one run as HTML at ``out_path``; also ``<out_path>.pdf`` when Chromium is there.
+
+    The HTML names the converter that made the PDF. Returns the HTML path.
+    """
+    from datamap.register.html import write_text
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    run = load_run(run_dir, ws.root)
+    lang = check_language(lang)
+    target = Path(out_path)
+    found = pdf_converter() if pdf else None
+    html = write_text(render_report(ws, run, lang, found[1] if found else None), target)
+    if found:
+        try:
+            html_to_pdf(html, target.with_suffix(".pdf"), found[0])
+        except (RuntimeError, OSError, subprocess.SubprocessError):
+            write_text(render_report(ws, run, lang, None), target)  # say no PDF was made
+    return html
