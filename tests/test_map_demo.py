@@ -1,6 +1,6 @@
 """The queries on Apora's demo map, with answers worked out by hand from the demo manifests.
 
-The demo manifests (``datamap/demo/data/manifests``, copied into every generated workspace)
+The demo manifests (shipped in ``datamap/demo/data/manifests``, copied into every generated workspace)
 declare nine own systems, seven external parties and seven flows. Each expected value below was
 read off those files, not computed by the code under test.
 """
@@ -10,19 +10,24 @@ import pytest
 
 from datamap.map import breach_impact, external_recipients, flows, load_map, map_findings, where
 
-DEMO_DATA = __import__("pathlib").Path(__file__).resolve().parents[1] / "datamap" / "demo" / "data"
 INTERNAL = ["customer_portal", "hr_roster", "privacy_office", "zoho_books", "zoho_campaigns", "zoho_crm",
             "zoho_desk", "zoho_mail", "zoho_salesiq"]
 ZOHO_HOSTED = ["zoho_books", "zoho_campaigns", "zoho_crm", "zoho_desk", "zoho_mail", "zoho_salesiq"]
 
 
 @pytest.fixture(scope="module")
-def dm(request):
-    """The generated demo workspace's map when the demo fixture exists, else the manifests it copies."""
+def workspace(request, tmp_path_factory):
+    """A generated demo workspace (the shared fixture when there is one, else a small one of our own)."""
     try:
-        workspace = request.getfixturevalue("demo_workspace")
+        return request.getfixturevalue("demo_workspace")
     except pytest.FixtureLookupError:
-        workspace = DEMO_DATA
+        from datamap.demo.generator import generate
+
+        return generate(tmp_path_factory.mktemp("demo"), subjects=100, seed=42)
+
+
+@pytest.fixture(scope="module")
+def dm(workspace):
     return load_map(workspace)
 
 
@@ -160,3 +165,14 @@ def test_graph_holds_hosting_uses_subjects_fields_and_the_category_hierarchy(dm)
     assert flow["categories"] == ["user.contact.email"]
     assert g.nodes[node_id("system", "adpeak")]["role"] == "Processor"
     assert g.nodes[node_id("system", "adpeak")]["eea"] is False
+
+
+def test_map_findings_equal_the_planted_ground_truth(dm, workspace):
+    import json
+    from pathlib import Path
+
+    planted = json.loads((Path(workspace) / "expected_findings.json").read_text(encoding="utf-8"))
+    map_rules = {"purpose.undeclared_use", "sharing.processor_without_dpa", "transfer.outside_eea_without_basis",
+                 "notice.category_not_disclosed"}
+    expected = sorted((p["rule"], p["system"], p["record_key"]) for p in planted if p["rule"] in map_rules)
+    assert [f.key for f in map_findings(dm)] == expected

@@ -16,8 +16,10 @@ NOTEBOOK = ROOT / "notebooks" / "01_data_map.ipynb"
 def executed(request, tmp_path_factory):
     try:
         workspace = request.getfixturevalue("demo_workspace")
-    except pytest.FixtureLookupError:
-        workspace = ROOT / "datamap" / "demo" / "data"  # the manifests and policy every demo workspace gets
+    except pytest.FixtureLookupError:  # until the shared fixture exists: a small generated demo workspace
+        from datamap.demo.generator import generate
+
+        workspace = generate(tmp_path_factory.mktemp("demo"), subjects=100, seed=42)
     out = tmp_path_factory.mktemp("nb01")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     saved = {k: os.environ.get(k) for k in ("DATAMAP_WORKSPACE", "DATAMAP_OUT")}
