@@ -1,0 +1,137 @@
+"""The run archive: every audit run kept whole under ``DIR/runs/<UTC timestamp>/``.
+
+A run is written into a temporary folder beside the archive and renamed into place in one step,
+so a killed audit leaves no half run and two concurrent audits never write into the same folder.
+Each run records the sha256 of what it judged (manifests, policy, catalogue, sources) and how
+its findings compare with the previous run's.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+from datamap.findings import Finding
+
+FINDING_COLUMNS = ("claim", "rule", "check", "severity", "system", "dataset", "collection",
+                   "record_key", "subject_ref", "detail", "evidence")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hashes(paths: Iterable[Path], root: Path) -> dict[str, str]:
+    """sha256 of each existing file, keyed by its path relative to root (or absolute outside it)."""
+    out = {}
+    for path in sorted(set(paths)):
+        if path.is_file():
+            key = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+            out[key] = sha256_file(path)
+    return out
+
+
+def run_stamp(now: dt.datetime | None = None) -> str:
+    """The run folder's name: the UTC time to the microsecond, sortable as text."""
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    return moment.strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def new_run_folder(out_dir: Path) -> Path:
+    """A private temporary folder for a run in progress (same file system as the archive)."""
+    runs = out_dir / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".incomplete-", dir=runs))
+
+
+def publish_run(tmp: Path, out_dir: Path, stamp: str) -> Path:
+    """Move a finished run into ``runs/<stamp>`` whole; a name already taken gets a suffix."""
+    runs = out_dir / "runs"
+    for n in range(1000):
+        target = runs / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            os.rename(tmp, target)  # atomic; fails if another run took the name
+            return target
+        except OSError:
+            if not target.exists():
+                raise
+    raise RuntimeError(f"could not place run {stamp} in {runs}")
+
+
+def finished_runs(out_dir: Path) -> list[Path]:
+    """Completed runs in time order (temporary folders of runs in progress are not runs)."""
+    runs = out_dir / "runs"
+    if not runs.is_dir():
+        return []
+    return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / "findings.json").is_file())
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def findings_csv(findings: list[Finding]) -> str:
+    """The findings as CSV: one row each, the evidence as compact JSON."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=FINDING_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for finding in findings:
+        row = finding.to_dict()
+        row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False, sort_keys=True, default=str)
+        writer.writerow({k: row.get(k) for k in FINDING_COLUMNS})
+    return buf.getvalue()
+
+
+def compare(previous: list[dict[str, Any]] | None, current: list[Finding]) -> dict[str, Any]:
+    """New, resolved and persisting findings against the previous run, matched on (rule, system, record_key)."""
+    now = {f.key: f for f in current}
+    if previous is None:
+        return {"previous_run": None, "new": sorted(map(list, now)), "resolved": [], "persisting": []}
+    before = {(d["rule"], d["system"], d["record_key"]) for d in previous}
+    return {
+        "new": sorted(list(k) for k in now if k not in before),
+        "resolved": sorted(list(k) for k in before if k not in now),
+        "persisting": sorted(list(k) for k in now if k in before),
+    }
+
+
+def latest_findings(out_dir: Path) -> tuple[str | None, list[dict[str, Any]] | None]:
+    """The previous run's name and findings, if there is one."""
+    runs = finished_runs(out_dir)
+    if not runs:
+        return None, None
+    last = runs[-1]
+    return last.name, json.loads((last / "findings.json").read_text(encoding="utf-8"))
+
+
+def replace_file(src: Path, dst: Path) -> None:
+    """Copy a file over another in one step (readers see the old or the new one, never half)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
+    os.close(fd)
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def replace_tree(src: Path, dst: Path) -> None:
+    """Copy a folder over another: the new copy is renamed into place before the old one goes."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    shutil.copytree(src, tmp, dirs_exist_ok=True)
+    old = None
+    if dst.exists():
+        old = dst.parent / f".{dst.name}.old-{os.getpid()}-{tmp.name}"
+        os.rename(dst, old)
+    os.rename(tmp, dst)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)

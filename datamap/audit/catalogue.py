@@ -1,0 +1,228 @@
+"""The catalogue of checks: one YAML file per claim of the notice (``checks/P01.yml`` ...).
+
+A privacy officer adds a check by adding YAML; loading validates every entry with pydantic and
+turns the first problem into one :class:`~datamap.errors.BadInput` naming the file and the key.
+Policy values never appear here: a check names the parameter (``${policy.trials.max_days}``)
+and the runner resolves it from ``policy.yml`` into the store's ``params`` table.
+"""
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from datamap.errors import BadInput
+from datamap.findings import SEVERITIES
+from datamap.workspace import read_yaml, validation_error
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checks"
+CLAIM_ID = re.compile(r"^P\d{2}$")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+PARAM_REF = re.compile(r"^\$\{(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\}$")
+
+Kind = Literal["sql", "column", "map", "discovery", "notice"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FindingSpec(_Model):
+    """How one unexpected row becomes a Finding; each text is a ``{column}`` template over the row."""
+
+    system: str
+    record_key: str
+    detail: str
+    dataset: str | None = None
+    collection: str | None = None
+    source_table: str | None = Field(None, description="store table of the record, for the evidence's source")
+    row: str | None = Field("_row", description="column holding the data row in the source")
+    subject_email: str | None = Field(None, description="column with the subject's e-mail")
+    subject_phone: str | None = None
+    subject_iban: str | None = None
+    evidence: list[str] = Field(default_factory=list, description="columns kept as evidence (pseudonymised)")
+    redact: list[str] = Field(default_factory=list, description="evidence columns whose value is never shown")
+
+
+class Check(_Model):
+    """One verifiable part of a claim."""
+
+    id: str = Field(description="short id, unique within the claim (the full id is <claim>.<id>)")
+    name: str
+    rule: str
+    severity: Literal["critical", "high", "medium", "low"]
+    kind: Kind
+    description: str = ""
+    # kind: sql -- a gx.expectations.UnexpectedRowsExpectation over the audit store
+    table: str | None = Field(None, description="the store table that is the batch ({batch})")
+    query: str | None = None
+    restricted_query: str | None = Field(None, description="rows kept under a legal duty (reported, not findings)")
+    # kind: column -- a column expectation pushed down to the SQL source
+    dataset: str | None = None
+    collection: str | None = None
+    expectation: str | None = Field(None, description="a gx.expectations class name")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    index_columns: list[str] = Field(default_factory=list)
+    # every kind
+    params: dict[str, str] = Field(default_factory=dict, description="name -> ${policy.path} or ${derived.name}")
+    for_each: str | list[dict[str, str]] | None = Field(
+        None, description="expand into one check per item: a list of identifier maps, or 'policy.retention'"
+    )
+    rules: list[str] = Field(default_factory=list, description="map/discovery/notice: rule ids or prefixes kept")
+    finding: FindingSpec | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z0-9_]+", value):
+            raise ValueError("use lower-case letters, digits and _ only")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, ref in value.items():
+            if not PARAM_REF.match(str(ref)):
+                raise ValueError(f"parameter {name!r} must be a reference like ${{policy.trials.max_days}}, not a value")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> "Check":
+        need = {"sql": ("table", "query", "finding"), "column": ("dataset", "collection", "expectation", "finding")}
+        for key in need.get(self.kind, ()):
+            if getattr(self, key) in (None, ""):
+                raise ValueError(f"a check of kind {self.kind} needs '{key}'")
+        if self.kind in ("map", "discovery", "notice") and not self.rules:
+            raise ValueError(f"a check of kind {self.kind} needs 'rules' (the rule ids it reports)")
+        if self.query and "{batch}" not in self.query:
+            raise ValueError("the query must read its batch table as {batch}")
+        return self
+
+
+class Claim(_Model):
+    """One promise of the notice, in plain words, with the checks that verify it."""
+
+    claim: str
+    section: str = Field(description="where the notice makes the promise, e.g. '§03'")
+    text: str = Field(description="the claim in plain words")
+    checks: list[Check] = Field(default_factory=list)
+    not_checked: str | None = Field(None, description="why this claim has no data check (e.g. a feature)")
+
+    @field_validator("claim")
+    @classmethod
+    def _claim(cls, value: str) -> str:
+        if not CLAIM_ID.match(value):
+            raise ValueError("a claim id looks like P01")
+        return value
+
+
+class ResolvedCheck(BaseModel):
+    """A check ready to run: the for_each item's identifiers filled in, its full id and claim."""
+
+    model_config = ConfigDict(frozen=True)
+
+    claim: str
+    check_id: str
+    spec: Check
+    vars: dict[str, str] = Field(default_factory=dict)
+    file: str
+
+    @property
+    def name(self) -> str:
+        return fill(self.spec.name, self.vars)
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """Fill ``{name}`` fields from values, keeping GE's ``{batch}`` and unknown fields as they are."""
+
+    class Keep(dict):
+        def __missing__(self, key: str) -> str:
+            return "{" + key + "}"
+
+    return string.Formatter().vformat(template, (), Keep(values))
+
+
+def template_fields(template: str) -> set[str]:
+    """The ``{name}`` fields a template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def load_claim(path: Path, root: Path | None = None) -> Claim:
+    """Read and validate one claim file."""
+    rel = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+    data = read_yaml(path, root)
+    if not isinstance(data, dict):
+        raise BadInput(rel, None, "expected a mapping with claim, section, text and checks")
+    try:
+        claim = Claim.model_validate(data)
+    except ValidationError as exc:
+        raise _named(rel, data, validation_error(rel, exc)) from None
+    if claim.claim != path.stem:
+        raise BadInput(rel, "claim", f"claim {claim.claim} is in a file named {path.name}", f"name the file {claim.claim}.yml")
+    return claim
+
+
+def _named(rel: str, data: dict[str, Any], err: BadInput) -> BadInput:
+    """Name a check by its id rather than its list index (``checks.2`` -> ``checks.retention_expired``)."""
+    key = err.key or ""
+    match = re.match(r"^checks\.(\d+)(.*)$", key)
+    if match:
+        try:
+            check_id = data["checks"][int(match.group(1))].get("id")
+        except (KeyError, IndexError, AttributeError, TypeError):
+            check_id = None
+        if check_id:
+            key = f"checks.{check_id}{match.group(2)}"
+    return BadInput(rel, key or None, err.message, err.hint)
+
+
+def load_catalogue(dirs: list[Path] | None = None) -> list[Claim]:
+    """Load every ``P*.yml`` of the given folders (default: the shipped ``checks/``), in claim order.
+
+    A later folder may add claims or replace a shipped claim file of the same id (a workspace's own
+    ``checks/`` folder, say); two checks with the same full id are rejected.
+    """
+    folders = dirs if dirs is not None else [DEFAULT_DIR]
+    claims: dict[str, Claim] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            raise BadInput(str(folder), None, "catalogue folder not found")
+        for path in sorted(folder.glob("P[0-9][0-9].yml")):
+            claim = load_claim(path, folder.parent)
+            claims[claim.claim] = claim
+    for claim in claims.values():
+        seen: set[str] = set()
+        for check in claim.checks:
+            if check.id in seen:
+                raise BadInput(f"{claim.claim}.yml", f"checks.{check.id}", "two checks with the same id")
+            seen.add(check.id)
+    return [claims[k] for k in sorted(claims)]
+
+
+def expand(claim: Claim, retention_rules: list[dict[str, str]], file: str | None = None) -> list[ResolvedCheck]:
+    """Expand each check's ``for_each`` into one ResolvedCheck per item (identifiers only)."""
+    out: list[ResolvedCheck] = []
+    file = file or f"checks/{claim.claim}.yml"
+    for check in claim.checks:
+        items: list[dict[str, str]]
+        if check.for_each is None:
+            items = [{}]
+        elif check.for_each == "policy.retention":
+            items = retention_rules
+        elif isinstance(check.for_each, list):
+            items = check.for_each
+        else:
+            raise BadInput(file, f"checks.{check.id}.for_each", f"unknown list {check.for_each!r}",
+                           "give a list of mappings or 'policy.retention'")
+        for item in items:
+            for key, value in item.items():
+                if not IDENTIFIER.match(str(value)):
+                    raise BadInput(file, f"checks.{check.id}.for_each.{key}",
+                                   f"{value!r} is not a plain identifier (only table, column and system names may be filled into SQL)")
+            suffix = item.get("suffix") or ".".join(v for k, v in item.items() if k in ("system", "collection"))
+            check_id = f"{claim.claim}.{check.id}" + (f".{suffix}" if suffix else "")
+            out.append(ResolvedCheck(claim=claim.claim, check_id=check_id, spec=check, vars=dict(item), file=file))
+    return out

@@ -1,0 +1,167 @@
+"""Policy parameters for the checks: resolved from ``policy.yml`` into the store's ``params`` table.
+
+Great Expectations' ``UnexpectedRowsExpectation`` cannot bind parameters, so a check reads a
+policy value as ``(SELECT value FROM params WHERE name = '...')``; the value is written here with
+bound parameters and never formatted into SQL text. Durations are ISO-8601 (added with the SQL function ``add_period``, calendar arithmetic). Lists are
+one row per item, read as ``x IN (SELECT value FROM params WHERE name = '...')``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sqlite3
+from typing import Any, Iterable
+
+from datamap import identity
+from datamap.errors import BadInput
+from datamap.workspace import Workspace, parse_duration
+
+PARAM_NAME = re.compile(r"params\s+WHERE\s+name\s*=\s*'([^']+)'", re.IGNORECASE)
+
+
+ParamValue = str | list[str] | None
+
+
+def as_param(value: Any) -> ParamValue:
+    """Text form of a parameter: dates ISO, booleans 0/1, lists one text per item (one row each)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple, set)):
+        return [str(as_param(v)) for v in value]
+    if isinstance(value, dict) or hasattr(value, "model_dump"):
+        raise TypeError("a parameter is a value or a list of values, not a mapping")
+    return str(value)
+
+
+def policy_value(workspace: Workspace, path: str, file: str, key: str) -> Any:
+    """Follow a dotted path (``policy.trials.max_days``) into the loaded policy."""
+    parts = path.split(".")
+    if parts[0] != "policy":
+        raise BadInput(file, key, f"unknown parameter source ${{{path}}}", "use ${policy.<key>...}")
+    value: Any = workspace.policy
+    for part in parts[1:]:
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif hasattr(value, part) and not part.startswith("_"):
+            value = getattr(value, part)
+        else:
+            raise BadInput(file, key, f"policy.yml has no {path[len('policy.'):]}")
+    return value
+
+
+def standard_params(workspace: Workspace, as_of: dt.date, manifest_facts: dict[str, Any]) -> dict[str, ParamValue]:
+    """Parameters every run provides, named as the store names them (``datamap.store.policy_params``).
+
+    Policy values under their dotted names (lists one row per item), the run's reference date as
+    ``as_of``, and the map-derived facts (``access.restricted.<system>``, ``subject.tables``).
+    """
+    from datamap.store import policy_params
+
+    out: dict[str, ParamValue] = {}
+    for name, value in policy_params(workspace):
+        if name in out:
+            current = out[name]
+            out[name] = (current if isinstance(current, list) else [current]) + [value]  # type: ignore[operator]
+        else:
+            out[name] = value
+    # Lists that policy_params flattened to one row must stay lists; empty lists have no rows at all.
+    policy = workspace.policy
+    lists = {
+        "recipients.own_domains": [d.lower() for d in policy.recipients.own_domains],
+        "recipients.approved_domains": [d.lower() for d in policy.recipients.approved_domains],
+        "recipients.approved_addresses": [a.strip().lower() for a in policy.recipients.approved_addresses],
+        "access.reviewed_systems": list(policy.access.reviewed_systems),
+        "processors": list(policy.processors),
+    }
+    out.update(lists)
+    out["as_of"] = as_of.isoformat()
+    out["fiscal_year_end"] = policy.fiscal_year_end
+    for rule in policy.retention:
+        base = f"retention.{rule.system}.{rule.collection}"
+        out[f"{base}.period"] = rule.period
+        out[f"{base}.anchor"] = rule.anchor
+        out[f"{base}.legal_duty"] = rule.legal_duty
+    for name, value in manifest_facts.items():
+        out[name] = as_param(value)
+    return out
+
+
+def referenced(query: str) -> set[str]:
+    """The params a query reads."""
+    return set(PARAM_NAME.findall(query))
+
+
+def write_params(db: sqlite3.Connection, values: dict[str, ParamValue]) -> None:
+    """Write the run's parameters into the store copy with bound parameters only (lists: a row per item)."""
+    db.execute("CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT)")
+    db.executemany("DELETE FROM params WHERE name = ?", [(n,) for n in sorted(values)])
+    rows: list[tuple[str, str | None]] = []
+    for name, value in sorted(values.items()):
+        rows += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
+    db.executemany("INSERT INTO params (name, value) VALUES (?, ?)", rows)
+    db.commit()
+
+
+# --- calendar functions the store's SQL uses (registered on every connection) ------------------
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return dt.date.fromisoformat(str(value).strip()[:10])
+
+
+def add_period(value: Any, period: Any) -> str | None:
+    """``value + period`` in calendar arithmetic (relativedelta), as ``YYYY-MM-DD``; NULL stays NULL."""
+    day = _date(value)
+    if day is None or period is None:
+        return None
+    return (day + parse_duration(str(period))).isoformat()
+
+
+def fiscal_year_end(value: Any, month_day: Any) -> str | None:
+    """The last day of the fiscal year holding ``value`` (``month_day`` like ``12-31``)."""
+    day = _date(value)
+    if day is None:
+        return None
+    month, dom = (int(p) for p in str(month_day or "12-31").split("-"))
+    end = dt.date(day.year, month, dom)
+    return (end if day <= end else dt.date(day.year + 1, month, dom)).isoformat()
+
+
+def retention_start(value: Any, anchor: Any, month_day: Any) -> str | None:
+    """Where a retention period starts: the date itself, or the end of its fiscal year."""
+    if anchor == "fiscal_year_end":
+        return fiscal_year_end(value, month_day)
+    day = _date(value)
+    return day.isoformat() if day else None
+
+
+def _norm(fn: Any) -> Any:
+    return lambda value: fn(value) if value is not None else None
+
+
+SQL_FUNCTIONS = {"add_period": (2, add_period), "fiscal_year_end": (2, fiscal_year_end),
+                 "retention_start": (3, retention_start),
+                 # the one place that normalises identifiers, available to SQL (correction values)
+                 "norm_email": (1, _norm(identity.normalise_email)),
+                 "norm_phone": (1, _norm(identity.normalise_phone)),
+                 "norm_name": (1, _norm(identity.normalise_name))}
+
+
+def register_functions(connection: Any) -> None:
+    """Give a sqlite3 connection the calendar functions (deterministic, so SQLite may cache them)."""
+    for name, (nargs, fn) in SQL_FUNCTIONS.items():
+        connection.create_function(name, nargs, fn, deterministic=True)
+
+
+def missing_params(queries: Iterable[str], available: dict[str, Any] | set[str]) -> list[str]:
+    """Parameter names the queries read that the run does not provide."""
+    names: set[str] = set()
+    for query in queries:
+        names |= referenced(query)
+    return sorted(n for n in names if n not in available)

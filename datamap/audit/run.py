@@ -1,0 +1,466 @@
+"""One audit run: stage the sources, run every check of the catalogue, keep the results whole.
+
+Three honest states per check: ``passed``, ``failed`` (with findings) and ``not_run`` (with the
+reason: its source could not be read, a parameter is missing, the engine failed). A check that
+could not run never looks like a pass, and the others still run.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from datamap.audit import archive
+from datamap.audit.catalogue import DEFAULT_DIR, IDENTIFIER, Claim, ResolvedCheck, expand, fill, load_catalogue
+from datamap.audit.evidence import row_finding
+from datamap.audit.mapfacts import manifest_facts
+from datamap.audit.params import missing_params, policy_value, standard_params, write_params
+from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
+from datamap.findings import Finding
+from datamap.identity import Pseudonymizer, load_key
+from datamap.workspace import Workspace, expand_env, load_workspace
+
+TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
+
+
+@dataclass(frozen=True)
+class Staged:
+    """The audit store of a run and what staging said of each source table (None: read fine)."""
+
+    path: Path
+    status: dict[str, str | None]
+
+
+@dataclass
+class CheckResult:
+    claim: str
+    check: str
+    name: str
+    rule: str
+    kind: str
+    severity: str
+    status: str
+    reason: str | None = None
+    rows_examined: int | None = None
+    findings: int = 0
+    seconds: float = 0.0
+    restricted: list[dict[str, Any]] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        if self.restricted is None:
+            data.pop("restricted")
+        return data
+
+
+@dataclass
+class AuditRun:
+    """The outcome of ``run_audit``: findings, per-check results, the archived run folder, the exit code."""
+
+    findings: list[Finding]
+    checks: list[CheckResult]
+    claims: list[Claim]
+    run_dir: Path
+    out_dir: Path
+    as_of: dt.date
+    comparison: dict[str, Any] = field(default_factory=dict)
+    docs_index: Path | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if any(c.status == "not_run" for c in self.checks):
+            return EXIT_CANNOT_RUN
+        return EXIT_FINDINGS if self.findings else EXIT_OK
+
+
+# --- staging ------------------------------------------------------------------------------------
+
+
+def stage_sources(workspace: Workspace) -> Staged:
+    """Stage the workspace's sources into the audit store (``datamap.store``) with per-source status."""
+    from datamap import store
+
+    staged = store.stage(workspace)
+    try:
+        status = {s.table: s.error for s in staged.status.values()}
+        # an mbox collection stages into <dataset>__messages; a failed one must still be known there
+        for (dataset, collection), s in staged.status.items():
+            status.setdefault(f"{dataset}__{collection}", s.error)
+        return Staged(Path(staged.path), status)
+    finally:
+        staged.close()
+
+
+def _catalogue_hashes(dirs: list[Path], ws: Workspace) -> dict[str, str]:
+    """sha256 of each catalogue file, named ``checks/P01.yml`` (the workspace's own under ``workspace/``)."""
+    out = {}
+    for folder in dirs:
+        label = "workspace/checks" if folder.resolve() == (ws.root / "checks").resolve() else "checks"
+        for path in sorted(folder.glob("P[0-9][0-9].yml")):
+            out[f"{label}/{path.name}"] = archive.sha256_file(path)
+    return out
+
+
+def _source_files(workspace: Workspace) -> list[Path]:
+    files: list[Path] = []
+    for dataset in workspace.sources.datasets.values():
+        for collection in dataset.collections.values():
+            if collection.file:
+                files.extend(sorted(workspace.root.glob(collection.file)) if any(c in collection.file for c in "*?[")
+                             else [workspace.path(collection.file)])
+        if dataset.url and dataset.url.startswith("sqlite:///"):
+            files.append(_sqlite_file(workspace, dataset.url))
+    return files
+
+
+def _sqlite_file(workspace: Workspace, url: str) -> Path:
+    return workspace.path(url[len("sqlite:///"):].split("?")[0])
+
+
+# --- which sources a check needs ----------------------------------------------------------------
+
+
+# Tables the store derives from a collection: mail recipients come from the mbox and the trace.
+COLUMN_SUFFIXES = {"norm", "masked"}  # <col>__norm, <col>__masked are columns, not tables
+DERIVED_FROM = {"recipients": ("messages", "message_trace"), "body_identifiers": ("messages",)}
+
+
+def needed_tables(check: ResolvedCheck, workspace: Workspace, params: dict[str, Any]) -> list[str]:
+    """The store tables a check reads (``<dataset>__<collection>``), so an unread source stops only its checks."""
+    spec = check.spec
+    if spec.kind == "column":
+        return [f"{spec.dataset}__{spec.collection}"]
+    if spec.kind != "sql":
+        return []
+    text = " ".join(fill(t, check.vars) for t in (spec.table or "", spec.query or "", spec.restricted_query or ""))
+    tables: set[str] = set()
+    for dataset, collection in TABLE_TOKEN.findall(text):
+        if collection not in COLUMN_SUFFIXES:
+            tables |= {f"{dataset}__{c}" for c in DERIVED_FROM.get(collection, (collection,))}
+    if re.search(r"\bidentifiers\b", text):
+        tables |= set(params.get("identity.tables") or [])
+    return sorted(tables)
+
+
+def unreadable(tables: list[str], staged: Staged, workspace: Workspace) -> str | None:
+    """The reason a check cannot run for lack of a source, or None."""
+    reasons = []
+    for table in tables:
+        dataset, _, collection = table.partition("__")
+        name = f"{dataset}.{collection}"
+        if table not in staged.status:
+            configured = workspace.sources.datasets.get(dataset)
+            if configured is None or collection not in configured.collections:
+                reasons.append(f"{name} is not in sources.yml")
+            else:
+                reasons.append(f"{name} was not staged")
+        elif staged.status[table]:
+            reasons.append(f"source {name} could not be read: {staged.status[table]}")
+    return "; ".join(reasons) or None
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
+def _rule_matches(rule: str, patterns: list[str]) -> bool:
+    """``notice.*`` keeps a family, ``!notice.x`` drops one rule of it."""
+    def hit(p: str) -> bool:
+        return rule == p or (p.endswith("*") and rule.startswith(p[:-1]))
+
+    return any(hit(p) for p in patterns if not p.startswith("!")) and not any(hit(p[1:]) for p in patterns if p.startswith("!"))
+
+
+def _engine_findings(kind: str, workspace: Workspace) -> list[Finding]:
+    """Run the map policies, discovery or the notice lint once."""
+    if kind == "map":
+        from datamap import map as data_map
+
+        return list(data_map.map_findings(data_map.load_map(workspace), workspace.policy))
+    if kind == "discovery":
+        from datamap import discovery
+
+        result = discovery.scan(workspace)
+        return list(getattr(result, "findings", result))
+    from datamap import notice
+
+    return list(notice.lint(workspace))
+
+
+def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[str, Any]) -> list[Finding]:
+    """Findings of the map, discovery or notice engines (each run once per audit), kept for this check's rules."""
+    kind = check.spec.kind
+    if kind not in cache:
+        try:
+            cache[kind] = _engine_findings(kind, workspace)
+        except Exception as exc:  # noqa: BLE001 -- remembered so every check of this engine says why
+            cache[kind] = exc
+    if isinstance(cache[kind], Exception):
+        raise cache[kind]
+    kept = [f for f in cache[kind] if _rule_matches(f.rule, check.spec.rules)]
+    return [dataclasses.replace(f, claim=check.claim, check=check.check_id) for f in kept]
+
+
+def _sql_source_url(workspace: Workspace, dataset: str) -> str:
+    """The SQLAlchemy URL of a SQL source (SQLite paths resolved in the workspace)."""
+    config = workspace.sources.datasets.get(dataset)
+    if config is None or not config.url:
+        raise BadInput("sources.yml", f"datasets.{dataset}.url", "a column check needs a SQL source")
+    url = expand_env(config.url, key=f"datasets.{dataset}.url")
+    if url.startswith("sqlite:///"):
+        url = f"sqlite:///{_sqlite_file(workspace, url).resolve()}"
+    return url
+
+
+def _column_kwargs(check: ResolvedCheck, workspace: Workspace) -> dict[str, Any]:
+    kwargs = dict(check.spec.kwargs)
+    for name, ref in check.spec.params.items():
+        kwargs[name] = policy_value(workspace, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}")
+    return kwargs
+
+
+def _provenance(store: Path) -> dict[str, str]:
+    try:
+        with sqlite3.connect(store) as db:
+            return {t: s for t, s in db.execute("SELECT tbl, source FROM _provenance")}
+    except sqlite3.Error:
+        return {}
+
+
+def retention_items(ws: Workspace) -> list[dict[str, str]]:
+    """One for_each item per retention rule: system, collection, store table, date column, record key."""
+    from datamap.sources import collection_format
+
+    items = []
+    for rule in ws.policy.retention:
+        dataset = ws.sources.datasets.get(rule.system)
+        fmt = collection_format(dataset.product if dataset else "generic", rule.collection)
+        items.append({"system": rule.system, "collection": rule.collection, "date_column": rule.date_column,
+                      "table": f"{rule.system}__{rule.collection}", "key": fmt.key_column or "_row"})
+    return items
+
+
+def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged) -> None:
+    """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every scheduled record.
+
+    The erasure check needs, for any record, whether a legal duty still keeps it; table and column
+    names come from the retention schedule (identifiers only), values from ``params``.
+    """
+    db.execute("DROP TABLE IF EXISTS retention_due")
+    db.execute("CREATE TABLE retention_due (tbl TEXT, record_key TEXT, kept_until TEXT, legal_duty TEXT)")
+    for index, item in enumerate(items):
+        for key in ("table", "key", "date_column"):
+            if not IDENTIFIER.match(item[key]):
+                raise BadInput("policy.yml", f"retention.{index}.{key}", f"{item[key]!r} is not a plain column or table name")
+        if staged.status.get(item["table"], "missing") is not None:
+            continue
+        base = f"retention.{item['system']}.{item['collection']}"
+        db.execute(
+            f"""INSERT INTO retention_due
+                SELECT '{item['table']}', CAST("{item['key']}" AS TEXT),
+                       add_period(retention_start("{item['date_column']}",
+                                                  (SELECT value FROM params WHERE name = '{base}.anchor'),
+                                                  (SELECT value FROM params WHERE name = 'fiscal_year_end')),
+                                  (SELECT value FROM params WHERE name = '{base}.period')),
+                       (SELECT value FROM params WHERE name = '{base}.legal_duty')
+                FROM "{item['table']}" """)
+    db.execute("CREATE INDEX retention_due_key ON retention_due (tbl, record_key)")
+    db.commit()
+
+
+def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str],
+              as_of: dt.date | None = None, progress: bool = True, *,
+              staged: Staged | None = None, catalogue_dirs: list[Path] | None = None) -> AuditRun:
+    """Verify every claim of the notice against the map and the data; archive the run under ``out_dir``.
+
+    ``staged`` lets a caller pass an already staged store (tests); by default the sources are
+    staged with :mod:`datamap.store`. ``catalogue_dirs`` defaults to the shipped ``checks/`` plus
+    the workspace's own ``checks/`` folder when it has one.
+    """
+    from datamap.audit.params import as_param, register_functions
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    day = as_of or ws.policy.reference_date()
+    dirs = catalogue_dirs if catalogue_dirs is not None else \
+        [DEFAULT_DIR] + ([ws.root / "checks"] if (ws.root / "checks").is_dir() else [])
+    claims = load_catalogue(dirs)
+    items = retention_items(ws)
+    resolved = [c for claim in claims for c in expand(claim, items)]
+    params = standard_params(ws, day, manifest_facts(ws))
+    for check in resolved:
+        for name, ref in check.spec.params.items():
+            if check.spec.kind == "sql":
+                params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
+
+    staged = staged or stage_sources(ws)
+    pseudo = Pseudonymizer(load_key(ws.root))
+    stamp = archive.run_stamp()
+    tmp = archive.new_run_folder(out)
+    work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))
+    try:
+        # The checks run on a private copy: the run's parameters never disturb a concurrent run.
+        store_copy = work / "store.sqlite"
+        with sqlite3.connect(staged.path) as src, sqlite3.connect(store_copy) as dst:
+            src.backup(dst)
+        with sqlite3.connect(store_copy) as db:
+            register_functions(db)
+            write_params(db, params)
+            build_retention_due(db, items, staged)
+        db.close()
+        sources = _provenance(store_copy)
+        from datamap.audit.validation import Validator
+
+        validator = Validator(store_copy, tmp / "data_docs", run_name=stamp)
+        results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
+        docs = validator.build_docs()
+        validator.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
+    prev_name, prev = archive.latest_findings(out)
+    comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
+    result = AuditRun(findings, results, claims, tmp, out, day, comparison)
+    manifest = {
+        "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()),
+        "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
+        "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
+        "findings": len(findings),
+        "sha256": {
+            "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
+            "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
+            "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
+            "catalogue": _catalogue_hashes(dirs, ws),
+            "sources": archive.hashes(_source_files(ws), ws.root),
+            "store": archive.sha256_file(staged.path),
+        },
+        "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
+    }
+    archive.write_json(tmp / "findings.json", [f.to_dict() for f in findings])
+    (tmp / "findings.csv").write_text(archive.findings_csv(findings), encoding="utf-8")
+    archive.write_json(tmp / "checks.json", [c.to_dict() for c in results])
+    archive.write_json(tmp / "comparison.json", comparison)
+    archive.write_json(tmp / "run.json", manifest)
+    run_dir = archive.publish_run(tmp, out, stamp)
+    for name in ("findings.json", "findings.csv", "checks.json", "comparison.json", "run.json"):
+        archive.replace_file(run_dir / name, out / name)
+    if (run_dir / "data_docs").is_dir():
+        archive.replace_tree(run_dir / "data_docs", out / "data_docs")
+    result.run_dir = run_dir
+    result.docs_index = (run_dir / "data_docs" / "index.html") if docs else None
+    return result
+
+
+def _run_checks(resolved: list[ResolvedCheck], ws: Workspace, staged: Staged, params: dict[str, Any],
+                validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
+                progress: bool) -> tuple[list[CheckResult], list[Finding]]:
+    results: list[CheckResult] = []
+    findings: list[Finding] = []
+    cache: dict[str, Any] = {}
+    with _progress(progress, len(resolved)) as advance:
+        for check in resolved:
+            advance(f"{check.check_id}: {check.name}")
+            started = time.perf_counter()
+            res, found = _run_one(check, ws, staged, params, validator, pseudo, sources, cache)
+            res.seconds = round(time.perf_counter() - started, 3)
+            results.append(res)
+            findings.extend(found)
+        advance(None)
+    return results, findings
+
+
+def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[str, Any],
+             validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
+             cache: dict[str, Any]) -> tuple[CheckResult, list[Finding]]:
+    spec = check.spec
+    res = CheckResult(check.claim, check.check_id, check.name, spec.rule, spec.kind, spec.severity, "not_run")
+    reason = unreadable(needed_tables(check, ws, params), staged, ws)
+    if reason:
+        res.reason = reason
+        return res, []
+    queries = [fill(q, check.vars) for q in (spec.query, spec.restricted_query) if q]
+    missing = missing_params(queries, params)
+    if missing:
+        res.reason = f"parameter(s) not provided: {', '.join(missing)}"
+        return res, []
+    try:
+        if spec.kind == "sql":
+            outcome = validator.run_sql(check)
+        elif spec.kind == "column":
+            url = _sql_source_url(ws, spec.dataset or "")
+            collection = ws.sources.datasets[spec.dataset].collections[spec.collection]  # type: ignore[index]
+            outcome = validator.run_column(check, spec.dataset, url, collection.table or spec.collection,
+                                           _column_kwargs(check, ws))
+        else:
+            found = _library_findings(check, ws, cache)
+            res.status = "failed" if found else "passed"
+            res.findings = len(found)
+            return res, found
+    except BadInput as exc:
+        res.reason = exc.line()
+        return res, []
+    except ImportError as exc:
+        res.reason = f"the {spec.kind} engine is not available: {exc}"
+        return res, []
+    except Exception as exc:  # noqa: BLE001 -- an engine error makes this one check not_run, never a pass
+        res.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return res, []
+    found = [row_finding(check, row, pseudo, sources) for row in outcome.rows]
+    res.rows_examined = outcome.rows_examined
+    res.findings = len(found)
+    res.status = "failed" if found else "passed"
+    if outcome.truncated:
+        res.reason = "Great Expectations returned only the first unexpected rows; more records break the rule"
+    if spec.restricted_query is not None:
+        res.restricted = [_restricted(row, pseudo) for row in outcome.restricted]
+    return res, found
+
+
+def _restricted(row: dict[str, Any], pseudo: Pseudonymizer) -> dict[str, Any]:
+    """A record kept under a legal duty: named by system and key, its subject pseudonymised."""
+    out = {k: v for k, v in row.items() if k not in ("email", "value")}
+    if "email" in row or "value" in row:
+        out["subject_ref"] = pseudo.subject_ref(email=row.get("email") or row.get("value"))
+    return out
+
+
+class _progress:
+    """A rich progress line per check on stderr (nothing when switched off)."""
+
+    def __init__(self, enabled: bool, total: int):
+        self.enabled = enabled
+        self.total = total
+
+    def __enter__(self) -> Callable[[str | None], None]:
+        if not self.enabled:
+            return lambda name: None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            console=Console(file=sys.stderr), transient=False)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("audit", total=self.total)
+        self.started = False
+
+        def advance(name: str | None) -> None:
+            if self.started:
+                self.bar.advance(self.task)
+            self.started = True
+            self.bar.update(self.task, description=name or "audit done")
+
+        return advance
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled:
+            self.bar.__exit__(*exc)

@@ -1,0 +1,63 @@
+"""The claim-by-claim view of a run: what holds, what does not, what could not be checked."""
+from __future__ import annotations
+
+from typing import Any
+
+from datamap.audit.catalogue import Claim
+
+
+def claim_status(statuses: list[str]) -> str:
+    """A claim fails when any check fails, is not run when any check could not run, else passes."""
+    if not statuses:
+        return "no data check"
+    if "failed" in statuses:
+        return "failed"
+    if "not_run" in statuses:
+        return "not run"
+    return "passed"
+
+
+def claim_rows(run: Any) -> list[dict[str, Any]]:
+    """One row per claim: its section, status, checks passed/failed/not run, findings, reasons not run."""
+    rows = []
+    claims: list[Claim] = run.claims
+    for claim in claims:
+        checks = [c for c in run.checks if c.claim == claim.claim]
+        statuses = [c.status for c in checks]
+        rows.append({
+            "claim": claim.claim,
+            "section": claim.section,
+            "text": claim.text,
+            "status": claim_status(statuses),
+            "passed": statuses.count("passed"),
+            "failed": statuses.count("failed"),
+            "not_run": statuses.count("not_run"),
+            "findings": sum(c.findings for c in checks),
+            "reasons": sorted({c.reason for c in checks if c.status == "not_run" and c.reason}),
+            "note": claim.not_checked,
+        })
+    return rows
+
+
+def print_summary(run: Any, console: Any | None = None) -> None:
+    """Print the claim-by-claim table, the checks that could not run, and where the results are."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    table = Table(title=f"Audit of the privacy notice, as of {run.as_of.isoformat()}")
+    for column in ("claim", "section", "status", "checks", "findings"):
+        table.add_column(column)
+    colour = {"passed": "green", "failed": "red", "not run": "yellow", "no data check": "dim"}
+    for row in claim_rows(run):
+        checks = f"{row['passed']} passed, {row['failed']} failed, {row['not_run']} not run"
+        table.add_row(row["claim"], row["section"], f"[{colour[row['status']]}]{row['status']}[/]", checks,
+                      str(row["findings"]))
+    console.print(table)
+    for check in run.checks:
+        if check.status == "not_run":
+            console.print(f"[yellow]not run[/] {check.check}: {check.reason}", markup=True, highlight=False)
+    console.print(f"{len(run.findings)} finding(s): {run.out_dir / 'findings.json'}", highlight=False)
+    console.print(f"run archived in {run.run_dir}", highlight=False)
+    if run.docs_index:
+        console.print(f"Data Docs: {run.docs_index}", highlight=False)

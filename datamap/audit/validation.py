@@ -1,0 +1,190 @@
+"""Running one check with Great Expectations and returning its unexpected rows.
+
+Cross-system checks are ``UnexpectedRowsExpectation`` queries over the audit store; single-table
+checks on a SQL source are column expectations GE pushes down to that source as bound SQL.
+Each check is validated as a one-check suite (plus the batch's row count, so every result says
+how many rows were examined) and its result is kept for the run's Data Docs.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from datamap.audit.catalogue import ResolvedCheck, fill
+from datamap.audit.params import register_functions
+
+# Set before Great Expectations is first imported: no usage analytics leave the machine.
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+
+PAGE = 200  # GE returns at most this many unexpected rows per query (great_expectations.constants)
+
+
+@dataclass
+class Outcome:
+    """What GE said about one check: its unexpected rows and how many rows it examined."""
+
+    rows: list[dict[str, Any]]
+    rows_examined: int | None
+    restricted: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+
+
+class Validator:
+    """One ephemeral GE context per run: the store as a SQLite source, Data Docs under the run folder."""
+
+    def __init__(self, store_path: Path, docs_dir: Path, run_name: str):
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.gx = gx
+        self.run_name = run_name
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.config.analytics_enabled = False
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        self.context.variables.data_docs_sites = {
+            "audit": {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        }
+        self.store = self._sqlite_source("audit_store", store_path)
+        self._assets: dict[tuple[str, str], Any] = {}
+        self._sources: dict[str, Any] = {"audit_store": self.store}
+        self.stored = 0
+
+    def _sqlite_source(self, name: str, path: Path, read_only: bool = False) -> Any:
+        url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
+        source = self.context.data_sources.add_sqlite(name, connection_string=url)
+        _with_functions(source.get_engine())
+        _with_functions(source.get_execution_engine().engine)  # GE keeps this engine for the batches
+        return source
+
+    def source(self, name: str, url: str) -> Any:
+        """A SQL source by SQLAlchemy URL (SQLite files opened read-only)."""
+        if name not in self._sources:
+            if url.startswith("sqlite:///"):
+                path = Path(url[len("sqlite:///"):].split("?")[0])
+                self._sources[name] = self._sqlite_source(name, path, read_only=True)
+            else:
+                self._sources[name] = self.context.data_sources.add_sql(name, connection_string=url)
+        return self._sources[name]
+
+    def _batch(self, source: Any, table: str) -> Any:
+        key = (source.name, table)
+        if key not in self._assets:
+            asset = source.add_table_asset(name=table, table_name=table)
+            self._assets[key] = asset.add_batch_definition_whole_table("whole_table")
+        return self._assets[key].get_batch()
+
+    def run_sql(self, check: ResolvedCheck) -> Outcome:
+        """Validate an UnexpectedRowsExpectation over the store; page through when GE truncates."""
+        gx = self.gx
+        spec = check.spec
+        table = fill(spec.table or "", check.vars)
+        query = fill(spec.query or "", check.vars)
+        batch = self._batch(self.store, table)
+        suite = gx.ExpectationSuite(name=check.check_id)
+        suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
+            unexpected_rows_query=query, description=f"{check.name} ({spec.rule})",
+            meta={"claim": check.claim, "rule": spec.rule, "severity": spec.severity}))
+        suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(
+            min_value=0, description="rows examined"))
+        result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
+        self._keep(check.check_id, result, batch)
+        by_type = {r.expectation_config.type: r for r in result.results}
+        unexpected, count = by_type["unexpected_rows_expectation"], by_type["expect_table_row_count_to_be_between"]
+        _raise_on_exception(unexpected)
+        rows = list(unexpected.result["details"]["unexpected_rows"])
+        total = unexpected.result["observed_value"]
+        while len(rows) < total:
+            page = f"SELECT * FROM ({query}) AS page LIMIT {PAGE} OFFSET {len(rows)}"
+            more = batch.validate(gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=page),
+                                  result_format={"result_format": "COMPLETE"})
+            _raise_on_exception(more)
+            got = more.result["details"]["unexpected_rows"]
+            if not got:
+                break
+            rows.extend(got)
+        restricted: list[dict[str, Any]] = []
+        if spec.restricted_query:
+            kept = batch.validate(gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query=fill(spec.restricted_query, check.vars)),
+                result_format={"result_format": "COMPLETE"})
+            _raise_on_exception(kept)
+            restricted = list(kept.result["details"]["unexpected_rows"])
+        return Outcome(rows=rows, rows_examined=count.result.get("observed_value"), restricted=restricted)
+
+    def run_column(self, check: ResolvedCheck, source_name: str, url: str, table: str,
+                   kwargs: dict[str, Any]) -> Outcome:
+        """Validate a column expectation pushed down to a SQL source (its kwargs become bound SQL)."""
+        gx = self.gx
+        spec = check.spec
+        cls = getattr(gx.expectations, spec.expectation or "", None)
+        if cls is None:
+            raise ValueError(f"great_expectations has no expectation {spec.expectation}")
+        batch = self._batch(self.source(source_name, url), table)
+        suite = gx.ExpectationSuite(name=check.check_id)
+        suite.add_expectation(cls(**kwargs, description=f"{check.name} ({spec.rule})",
+                                  meta={"claim": check.claim, "rule": spec.rule, "severity": spec.severity}))
+        result = batch.validate(suite, result_format={
+            "result_format": "COMPLETE", "unexpected_index_column_names": list(spec.index_columns)})
+        self._keep(check.check_id, result, batch)
+        res = result.results[0]
+        _raise_on_exception(res)
+        column = kwargs.get("column")
+        rows = []
+        for item in res.result.get("unexpected_index_list") or []:
+            row = dict(item) if isinstance(item, dict) else {spec.index_columns[0]: item}
+            rows.append(row)
+        count = res.result.get("unexpected_count") or 0
+        return Outcome(rows=rows, rows_examined=res.result.get("element_count"),
+                       truncated=count > len(rows) and column is not None)
+
+    def _keep(self, name: str, result: Any, batch: Any) -> None:
+        from great_expectations.core.run_identifier import RunIdentifier
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+            ValidationResultIdentifier,
+        )
+
+        key = ValidationResultIdentifier(
+            expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
+            run_id=RunIdentifier(run_name=self.run_name), batch_identifier=batch.id)
+        self.context.validation_results_store.set(key, result)
+        self.stored += 1
+
+    def close(self) -> None:
+        """Release the database connections (the store copy is deleted after the run)."""
+        for source in self._sources.values():
+            try:
+                source.get_engine().dispose()
+            except Exception:  # noqa: BLE001 -- closing is best effort
+                pass
+
+    def build_docs(self) -> str | None:
+        """Render the run's validation results as the Data Docs site; return its index page URL."""
+        if not self.stored:
+            return None
+        return self.context.build_data_docs(site_names=["audit"]).get("audit")
+
+
+def _with_functions(engine: Any) -> None:
+    """Give every connection of a SQLite engine the calendar functions the checks use."""
+    from sqlalchemy import event
+
+    event.listen(engine, "connect", lambda dbapi_conn, _record: register_functions(dbapi_conn))
+    engine.dispose()  # connections opened before the listener must not be reused
+
+
+def _raise_on_exception(result: Any) -> None:
+    """An expectation that raised is not a result: turn GE's exception record into an error."""
+    info = getattr(result, "exception_info", None) or {}
+    records = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for record in records:
+        if record.get("raised_exception"):
+            message = str(record.get("exception_message") or "the expectation raised an error")
+            raise RuntimeError(message.splitlines()[0])

@@ -1,0 +1,34 @@
+"""``datamap audit WORKSPACE --out DIR``: verify every claim of the notice against the map and the data."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datamap.commands import app, one_line_errors
+
+
+@app.command()
+@one_line_errors
+def audit(
+    workspace: Path = typer.Argument(..., help="the workspace folder"),
+    out: Path = typer.Option(Path("audit"), "--out", help="where findings, checks, Data Docs and the run archive go"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="reference date YYYY-MM-DD (default: policy.yml as_of, else today)"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress line per check"),
+) -> None:
+    """Run the checks of checks/P01.yml ... P16.yml; exit 0 no findings, 1 findings, 2 a check could not run."""
+    from datamap.audit import run_audit
+    from datamap.audit.summary import print_summary
+    from datamap.errors import BadInput
+
+    day = None
+    if as_of:
+        try:
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise BadInput(None, "--as-of", f"not a date like 2026-11-24: {as_of!r}") from None
+    run = run_audit(workspace, out, as_of=day, progress=progress)
+    print_summary(run)
+    raise typer.Exit(run.exit_code)
