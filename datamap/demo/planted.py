@@ -78,7 +78,7 @@ def retention(estate: Estate, extra: int) -> None:
     p = person(estate, 9)                                               # near-miss: open for three years
     estate.ticket(p, "Koppeling werkt niet", clock.at(clock.before(years=3), 10), None, SUPPORT)
     for k, months, days in [(10, 6, 10)] + [(60 + i, 7 + i, 3) for i in range(extra)]:
-        p = person(estate, k)
+        p = person(estate, k, first="Noël") if k == 10 else person(estate, k)
         last = clock.at(clock.before(months=months, days=days), 13)
         key = estate.visitor(last - dt.timedelta(days=20), last, f"84.{k}.17.{k + 1}", p.city, name=p.name,
                              email=p.email, visits=4)
@@ -389,9 +389,15 @@ def discovery(estate: Estate) -> None:
                  "Campaigns subscriber export has a Phone column the map does not declare")
 
 
+def escaping(estate: Estate) -> None:
+    """A lead whose first name is a script tag (for HTML-escaping tests); otherwise a clean lead."""
+    p = person(estate, 96, first="<script>alert('x')</script>")
+    estate.lead(p, SALES, clock.at(clock.day(20), 10), source="CRM Webform")
+
+
 def schedule(extra: int) -> list[Callable[[Estate], None]]:
     """The planted cases in the order they are woven into the base population."""
     return [
         lambda e: retention(e, extra), lambda e: consent(e, extra), contracts, erasure, correction, deadlines,
-        lambda e: portal(e, extra), sharing, discovery,
+        lambda e: portal(e, extra), sharing, discovery, escaping,
     ]
