@@ -183,12 +183,15 @@ class MapView:
     dataset_system: dict[str, str] = field(default_factory=dict)
     fields: dict[tuple[str, str], dict[str, FieldInfo]] = field(default_factory=dict)
     received: dict[str, set[str]] = field(default_factory=dict)
+    store_keys: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def system_of(self, dataset: str) -> str:
         return self.dataset_system.get(dataset, dataset)
 
     def key_column(self, dataset: str, collection: str) -> str | None:
-        return next((n for n, f in self.fields.get((dataset, collection), {}).items() if f.primary_key), None)
+        """The record key's store column: the manifest's primary key, else the one the store indexed on."""
+        declared = next((n for n, f in self.fields.get((dataset, collection), {}).items() if f.primary_key), None)
+        return declared or self.store_keys.get((dataset, collection))
 
     def categories(self, dataset: str, collection: str, column: str) -> list[str]:
         return list(self.fields.get((dataset, collection), {}).get(column, FieldInfo()).categories)
@@ -213,6 +216,12 @@ def read_map(workspace: Workspace) -> MapView:
     for key, system in view.systems.items():
         for ref in system.get("dataset_references") or []:
             view.dataset_system[str(ref)] = key
+    from datamap.sources import collections, resolve
+
+    for dataset_key, collection in collections(workspace):
+        column = resolve(workspace, dataset_key, collection).fmt.key_column
+        if column:
+            view.store_keys[(dataset_key, collection)] = column
     for key, dataset in dm.datasets.items():
         for coll in dataset.model_dump(mode="json").get("collections") or []:
             fields: dict[str, FieldInfo] = {}
@@ -243,11 +252,14 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     return con
 
 
-def open_store(workspace: Workspace) -> sqlite3.Connection:
-    """Stage the workspace's sources into the audit store (reused when unchanged) and open it read-only."""
+def open_store(workspace: Workspace, path: str | os.PathLike[str] | None = None) -> sqlite3.Connection:
+    """Stage the workspace's sources into the audit store (reused when unchanged) and open it read-only.
+
+    ``path``: the store file (default: the store's own, under the workspace's ``.datamap``).
+    """
     from datamap.store import stage
 
-    staged = stage(workspace)
+    staged = stage(workspace, path=path)
     staged.close()
     return connect(staged.path)
 
@@ -263,11 +275,18 @@ def provenance(con: sqlite3.Connection, table: str) -> str | None:
     return row["source"] if row else None
 
 
-def record(con: sqlite3.Connection, table: str, key_column: str, record_key: str) -> dict[str, Any] | None:
-    """One record of a store table by its key, as a dict (store columns)."""
+def record(con: sqlite3.Connection, table: str, key_column: str, record_key: str,
+           own: Iterable[str] = ()) -> dict[str, Any] | None:
+    """One record of a store table by its key, as a dict (store columns).
+
+    Where several rows share the key (a message trace has one row per recipient), the row holding
+    one of ``own`` (the person's normalised identifiers) is the person's; the others are not theirs to see.
+    """
     cur = con.execute(f'SELECT * FROM "{_ident(table)}" WHERE CAST("{_ident(key_column)}" AS TEXT) = ?', (record_key,))
-    row = cur.fetchone()
-    return dict(row) if row else None
+    rows = [dict(r) for r in cur.fetchall()]
+    wanted = set(own)
+    mine = [r for r in rows if any(c.endswith("__norm") and v in wanted for c, v in r.items())]
+    return (mine or rows or [None])[0]
 
 
 def _ident(name: str) -> str:
@@ -431,12 +450,13 @@ def _shared_place(con: sqlite3.Connection, data_map: MapView, known: dict[str, t
 # --- access and portability: the export --------------------------------------------------------
 
 
-def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Match]) -> list[dict[str, Any]]:
+def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Match], subject: Subject | None = None) -> list[dict[str, Any]]:
     """The full records of the matches, with each field's data categories from the map."""
     out = []
+    own = [v for _, v in subject.identifiers()] if subject else []
     for m in matches:
         column = data_map.key_column(m.dataset, m.collection)
-        row = record(con, m.table, column, m.record_key) if column else None
+        row = record(con, m.table, column, m.record_key, own) if column else None
         if row is None:
             continue
         fields = []
@@ -518,7 +538,7 @@ def explanation(workspace: Workspace, data_map: MapView, records: list[dict[str,
 def build_export(con: sqlite3.Connection, workspace: Workspace, data_map: MapView, subject: Subject, matches: list[Match],
                  generated: dt.datetime | None = None) -> dict[str, Any]:
     """The machine-readable subject export (Art. 15 and 20): records per system, categories per field."""
-    records = records_of(con, data_map, [m for m in matches if m.is_subject])
+    records = records_of(con, data_map, [m for m in matches if m.is_subject], subject)
     by_system: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_system.setdefault(r["system"], []).append({k: v for k, v in r.items() if k != "system"})

@@ -316,3 +316,81 @@ def test_request_log_gives_each_request_its_deadline_and_status(estate):
 
 def test_completed_exactly_on_the_deadline_is_in_time():
     assert request_status(dt.date(2026, 1, 31), dt.date(2026, 2, 28), False, "P1M", "P2M", dt.date(2026, 11, 24)) == (dt.date(2026, 2, 28), "done_in_time")
+
+
+# --- on the demo estate: the planted subject, his namesake, the planted erasure leftovers --------
+
+
+@pytest.fixture(scope="module")
+def demo(demo_workspace, tmp_path_factory):
+    from datamap.subject import open_store
+
+    ws = load_workspace(demo_workspace)
+    con = open_store(ws, path=tmp_path_factory.mktemp("store") / "store.sqlite")
+    expected = json.loads((demo_workspace / "expected_subject.json").read_text(encoding="utf-8"))
+    return ws, read_map(ws), con, expected
+
+
+def planted_person(expected, **only):
+    s = expected["subject"]
+    given = {"email": [s["email"]], "phone": [s["phone"]], "customer_number": [s["customer_number"]],
+             "iban": [s["iban"]], "name": [s["name"]], "city": s["city"]}
+    return Subject.of(**(only or given))
+
+
+@pytest.mark.slow
+def test_planted_subject_is_found_in_every_system_and_his_namesake_is_not(demo):
+    ws, dm, con, expected = demo
+    found = find(con, dm, planted_person(expected), own_domains=ws.policy.recipients.own_domains)
+    assert [m.where() for m in found] == expected["records"]
+    stranger = {(r["system"], r["collection"], r["record_key"]) for r in expected["stranger"]["records"]}
+    assert stranger.isdisjoint(where(found))
+
+
+def test_the_namesake_is_only_a_low_confidence_candidate(demo):
+    ws, dm, con, expected = demo
+    found = {(m.system, m.collection, m.record_key): m for m in find(con, dm, planted_person(expected), include_candidates=True)}
+    for r in expected["stranger"]["records"]:
+        m = found[(r["system"], r["collection"], r["record_key"])]
+        assert (m.confidence, m.reasons, m.is_subject) == (0.5, ("name 100/100 alone",), False)
+
+
+def test_his_email_in_any_spelling_finds_all_but_the_payment_that_holds_only_his_iban(demo):
+    ws, dm, con, expected = demo
+    for spelling in expected["subject"]["spellings"]["email"]:
+        found = find(con, dm, Subject.of(email=[spelling]), own_domains=ws.policy.recipients.own_domains)
+        assert [m.where() for m in found] == [r for r in expected["records"] if r["collection"] != "customer_payments"]
+
+
+def test_demo_export_validates_and_says_where_his_crm_record_came_from(demo, tmp_path):
+    ws, dm, con, expected = demo
+    person = planted_person(expected)
+    doc = build_export(con, ws, dm, person, find(con, dm, person, own_domains=ws.policy.recipients.own_domains))
+    validate_export(doc)
+    assert sum(len(s["records"]) for s in doc["systems"]) == len(expected["records"])
+    crm = next(s for s in doc["systems"] if s["system"] == "zoho_crm")
+    source = next(f["value"] for f in crm["records"][0]["fields"] if f["name"] == "data_source")
+    assert source in doc["explanation"]["sources"]
+    assert doc["explanation"]["complaint_authority"]["name"] == "Autoriteit Persoonsgegevens"
+    assert "marketing.advertising.profiling" in doc["explanation"]["automated_decisions"]  # SalesIQ declares it
+    write_export(doc, tmp_path / "export")
+    assert json.loads((tmp_path / "export" / "subject.json").read_text())["format"] == "datamap.subject_export/1"
+
+
+def test_erasure_check_names_exactly_the_planted_leftovers(demo, demo_workspace):
+    ws, dm, con, expected = demo
+    planted = sorted((f["system"], f["record_key"]) for f in json.loads((demo_workspace / "expected_findings.json").read_text())
+                     if f["rule"] == "rights.erasure_incomplete")
+    found = []
+    for r in request_log(con, ws):
+        if r.type == "erasure" and r.completed:
+            email = con.execute("SELECT subject_email FROM governance__privacy_requests WHERE request_id = ?", (r.request_id,)).fetchone()[0]
+            found += [(m.system, m.record_key) for m in erasure_check(con, ws, dm, email, r.request_id).leftovers]
+    assert sorted(found) == planted
+
+
+def test_request_log_overdue_requests_are_the_planted_ones(demo, demo_workspace):
+    ws, dm, con, expected = demo
+    planted = sorted(f["record_key"] for f in json.loads((demo_workspace / "expected_findings.json").read_text())
+                     if f["rule"] == "rights.request_overdue" and f["system"] == "privacy_office")
+    assert sorted(r.request_id for r in request_log(con, ws) if r.status == "overdue") == planted
