@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datamap.map import DataMap, outside_eea, flow_graph, system_categories, where
+from datamap.map import USER, DataMap, flow_graph, outside_eea, system_categories, where
 from datamap.taxonomy import category_group, is_personal
 
 if TYPE_CHECKING:
@@ -55,7 +55,8 @@ def _layout(dm: DataMap, systems: list[str], subjects: list[str], flows: Any) ->
             for succ in inner.successors(node):
                 depth[succ] = max(depth[succ], depth[node] + 1)
     max_depth = max(depth.values(), default=0)
-    columns: dict[float, list[str]] = {0.0: [f"subject:{s}" for s in subjects]}
+    # the subjects, and ``user`` when a flow says the data is handed over by the subjects themselves
+    columns: dict[float, list[str]] = {0.0: [f"subject:{s}" for s in subjects] + [n for n in flows if n == USER]}
     for s in internal:
         columns.setdefault(1.0 + 0.8 * depth[s], []).append(s)
     x_proc, x_third = 2.2 + 0.8 * max_depth, 3.4 + 0.8 * max_depth
@@ -109,9 +110,10 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
 
     boxes: dict[str, Any] = {}
     for name, (x, y) in pos.items():
-        if name.startswith("subject:"):
-            key = name.split(":", 1)[1]
-            label, style, frame = dm.taxonomy.name("data_subject", key), NODE_STYLE["subject"], "#999999"
+        if name.startswith("subject:") or name == USER:
+            key = name.split(":", 1)[1] if name != USER else ""
+            label = dm.taxonomy.name("data_subject", key) if key else "handed over by\nthe subjects"
+            style, frame = NODE_STYLE["subject"], "#999999"
         else:
             system = dm.systems[name]
             role = system.system_type if dm.is_external(name) else "internal"
@@ -191,7 +193,7 @@ def _layer_names(xs: list[float], dm: DataMap, pos: dict[str, tuple[float, float
     names: dict[float, str] = {}
     for x in xs:
         members = [n for n, (px, _py) in pos.items() if px == x]
-        if all(m.startswith("subject:") for m in members):
+        if all(m.startswith("subject:") or m == USER for m in members):
             names[x] = LAYER_TITLES[0]
         elif all(m in dm.systems and not dm.is_external(m) for m in members):
             names[x] = LAYER_TITLES[1]

@@ -440,7 +440,8 @@ def flow_graph(dm: DataMap, category: str | None = None) -> "nx.DiGraph":
 
 
 def _short(nid: str) -> str:
-    return nid.split(":", 1)[1] if ":" in nid else nid
+    """Systems by their fides_key; a dataset keeps its ``dataset:`` prefix (it may share the key)."""
+    return nid.split(":", 1)[1] if nid.startswith("system:") else nid
 
 
 def flows(dm: DataMap, category: str) -> list[list[str]]:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +19,7 @@ def summary_dir(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_summary_writes_the_page_and_png_and_svg_drawings(summary_dir):
     assert sorted(p.name for p in summary_dir.iterdir()) == [
         "map.md", "map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg",
@@ -29,6 +29,7 @@ def test_summary_writes_the_page_and_png_and_svg_drawings(summary_dir):
     assert (summary_dir / "map.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
+@pytest.mark.slow
 def test_summary_page_lists_recipients_and_findings(summary_dir):
     page = (summary_dir / "map.md").read_text(encoding="utf-8")
     assert "# Data map: Apora B.V." in page
@@ -38,18 +39,28 @@ def test_summary_page_lists_recipients_and_findings(summary_dir):
     assert "@" not in page.replace("privacy@", "")  # no e-mail addresses on the page
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "datamap.cli", "map", *args], capture_output=True, text=True)
+@pytest.fixture
+def run(capsys):
+    """Run ``datamap map ...`` in this process (fast); the exit-code contract is proven by subprocess elsewhere."""
+    from datamap.cli import main
+
+    def call(*args: str) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        code = main(["map", *args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out.out, out.err)
+
+    return call
 
 
-def test_cli_where_answers_in_plain_text():
+def test_cli_where_answers_in_plain_text(run):
     out = run(str(DEMO_DATA), "where", "user.device.ip_address")
     assert out.returncode == 0
     assert out.stdout.splitlines() == ["user.device.ip_address is held by 1 systems: zoho_salesiq",
                                        "  zoho_salesiq.visitors.ip_address  (user.device.ip_address)"]
 
 
-def test_cli_flows_recipients_and_findings_as_json():
+def test_cli_flows_recipients_and_findings_as_json(run):
     assert json.loads(run(str(DEMO_DATA), "flows", "user.device.ip_address", "--json").stdout) == [["zoho_salesiq", "zoho_corporation"]]
     parties = [r["party"] for r in json.loads(run(str(DEMO_DATA), "recipients", "--json").stdout)]
     assert parties == ["adpeak", "belastingdienst", "mollie", "tevreden_enquetes", "transip", "van_dijk_accountants", "zoho_corporation"]
@@ -58,20 +69,20 @@ def test_cli_flows_recipients_and_findings_as_json():
                      "transfer.outside_eea_without_basis"]
 
 
-def test_cli_breach_shows_the_reasoning():
+def test_cli_breach_shows_the_reasoning(run):
     out = run(str(DEMO_DATA), "breach", "zoho_books").stdout.splitlines()
     assert out[1:3] == ["  notify the Autoriteit Persoonsgegevens (Art. 33): likely yes",
                         "  notify the subjects (Art. 34): likely yes"]
 
 
-def test_cli_export_writes_fideslang_yaml(tmp_path):
+def test_cli_export_writes_fideslang_yaml(run, tmp_path):
     out = run(str(DEMO_DATA), "export", "--out", str(tmp_path))
     assert out.returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["datamap_extensions.yml", "datasets.yml", "external.yml",
                                                           "organization.yml", "systems.yml"]
 
 
-def test_cli_breach_takes_record_counts_from_a_json_file(tmp_path):
+def test_cli_breach_takes_record_counts_from_a_json_file(run, tmp_path):
     counts = tmp_path / "counts.json"
     counts.write_text('{"zoho_books.customers": 120, "zoho_books.customer_payments": 40}', encoding="utf-8")
     answer = json.loads(run(str(DEMO_DATA), "breach", "zoho_books", "--counts", str(counts), "--json").stdout)

@@ -80,6 +80,6 @@ def test_fides_style_policy_flags_contact_data_used_for_marketing():
 def test_fides_style_manifests_draw(tmp_path):
     from datamap.draw import draw_all
 
-    written = draw_all(load_map(FIDES_DEMO), tmp_path)
-    assert [p.name for p in written][:2] == ["map.png", "map.svg"]
+    written = draw_all(load_map(FIDES_DEMO), tmp_path, ["user.contact.email"])
+    assert [p.name for p in written] == ["map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg"]
     assert all(p.stat().st_size > 5_000 for p in written)

@@ -148,3 +148,12 @@ def test_flows_start_where_the_subjects_hand_the_data_over(tmp_path):
 
     assert flows(dm, "user.contact.email") == [["user", "zoho_crm", "mailer"]]
     assert flows(dm, "user.name") == [["zoho_crm"]]  # held, never sent on
+
+
+def test_a_map_with_collection_from_the_subjects_draws(tmp_path):
+    from datamap.draw import draw_all
+
+    crm = {**SYSTEM, "ingress": [{"fides_key": "user", "type": "user", "data_categories": ["user.contact.email"]}]}
+    dm = load_map(write(tmp_path, {"a.yml": {"system": [crm], "dataset": [DATASET]}}))
+    assert [p.name for p in draw_all(dm, tmp_path / "out")] == [
+        "map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg"]
