@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypedDict
 
 from datamap.errors import BadInput
 from datamap.taxonomy import (
@@ -390,7 +390,40 @@ def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
 # --- queries -----------------------------------------------------------------------------------
 
 
-def where(dm: DataMap, category: str) -> dict[str, Any]:
+class Location(TypedDict):
+    """Where a category lives: the systems, and each field with the categories it holds."""
+
+    category: str
+    systems: list[str]
+    fields: dict[str, str]
+
+
+# One party outside the organization that receives personal data, and on which terms
+# (``processing_agreement`` None: not a processor, no Art. 28 agreement needed). Functional form:
+# ``from`` is a keyword.
+Recipient = TypedDict("Recipient", {
+    "party": str, "name": str, "role": str, "processing_agreement": "bool | None", "dpa_location": "str | None",
+    "country": "str | None", "outside_eea": bool, "transfer_basis": list[str], "categories": list[str],
+    "from": list[str], "via": list[str],
+})
+
+
+class BreachImpact(TypedDict):
+    """What a breach of one system exposes, and whether notifications are likely due (with why)."""
+
+    system: str
+    categories: list[str]
+    subjects: list[str]
+    records: dict[str, int | None]
+    total_records: int | None
+    flows_on: list[list[str]]
+    notify_authority: bool
+    notify_subjects: bool
+    high_risk_categories: list[str]
+    reasons: list[str]
+
+
+def where(dm: DataMap, category: str) -> Location:
     """Every system and field holding a category or a narrower one (``user.contact`` finds e-mail too).
 
     Returns ``{"category", "systems": [fides_key], "fields": {"dataset.collection.field": category}}``.
@@ -475,7 +508,7 @@ def _extends(path: list[str], g: "nx.DiGraph") -> bool:
     return any(nxt not in path for nxt in g.successors(path[-1]))
 
 
-def external_recipients(dm: DataMap) -> list[dict[str, Any]]:
+def external_recipients(dm: DataMap) -> list[Recipient]:
     """Who receives personal data outside the organization: role, agreement, EEA, transfer basis.
 
     A party receives data through a flow from a system or by hosting a system (``meta.hosted_by``).
@@ -526,7 +559,7 @@ def outside_eea(party: "System") -> bool:
     return meta.get("eea") is False or bool(party.does_international_transfers)
 
 
-def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = None) -> dict[str, Any]:
+def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = None) -> BreachImpact:
     """What a breach of one system exposes and whether Art. 33 and Art. 34 notifications are likely due.
 
     ``counts`` maps ``dataset.collection`` to a record count (the audit store can supply them);

@@ -157,3 +157,13 @@ def test_a_map_with_collection_from_the_subjects_draws(tmp_path):
     dm = load_map(write(tmp_path, {"a.yml": {"system": [crm], "dataset": [DATASET]}}))
     assert [p.name for p in draw_all(dm, tmp_path / "out")] == [
         "map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg"]
+
+
+def test_undeclared_dataset_reference_and_host_are_refused(tmp_path):
+    system = {**SYSTEM, "dataset_references": ["zoho_crm", "zoho_crn"]}
+    folder = write(tmp_path, {"a.yml": {"system": [system], "dataset": [DATASET]}})
+    assert bad_line(folder) == "manifests/a.yml: system zoho_crm: references undeclared dataset 'zoho_crn' (did you mean 'zoho_crm'?)"
+    system = {**SYSTEM, "meta": {"hosted_by": "zoho_corporation"}}
+    folder = write(tmp_path / "b", {"a.yml": {"system": [system], "dataset": [DATASET]}})
+    assert bad_line(folder) == ("manifests/a.yml: system zoho_crm: meta.hosted_by names undeclared system 'zoho_corporation' "
+                                "(no system 'zoho_corporation' in the manifests)")
