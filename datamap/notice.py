@@ -14,6 +14,7 @@ Example::
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -136,7 +137,11 @@ def split_sentences(text: str) -> list[Sentence]:
 
 def load_catalogue(path: Path | None = None) -> list[Element]:
     """Read the Art. 13 catalogue; a bad pattern or condition is bad input naming its element."""
-    path = path or CATALOGUE
+    return list(_catalogue(Path(path or CATALOGUE)))
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue(path: Path) -> tuple[Element, ...]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -148,7 +153,7 @@ def load_catalogue(path: Path | None = None) -> list[Element]:
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise BadInput(str(path), f"elements.{duplicates[0]}", "key used twice (it is the finding's record_key)")
-    return elements
+    return tuple(elements)
 
 
 def _element(file: str, index: int, raw: Any) -> Element:

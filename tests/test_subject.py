@@ -394,3 +394,50 @@ def test_request_log_overdue_requests_are_the_planted_ones(demo, demo_workspace)
     planted = sorted(f["record_key"] for f in json.loads((demo_workspace / "expected_findings.json").read_text())
                      if f["rule"] == "rights.request_overdue" and f["system"] == "privacy_office")
     assert sorted(r.request_id for r in request_log(con, ws) if r.status == "overdue") == planted
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_copy(demo_workspace, tmp_path_factory):
+    """The CLI stages into the workspace's own .datamap folder: give it a copy, not the shared demo."""
+    import shutil
+
+    target = tmp_path_factory.mktemp("demo-copy") / "ws"
+    shutil.copytree(demo_workspace, target)
+    return target
+
+
+@pytest.mark.slow
+def test_cli_finds_him_shows_no_raw_value_and_writes_the_export(demo_copy, demo_raw_values, tmp_path, capsys):
+    from datamap.cli import main
+
+    expected = json.loads((demo_copy / "expected_subject.json").read_text(encoding="utf-8"))
+    s = expected["subject"]
+    code = main(["subject", str(demo_copy), "--email", s["email"], "--phone", s["phone"], "--iban", s["iban"],
+                 "--customer-number", s["customer_number"], "--name", s["name"], "--export", str(tmp_path / "out")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines()[0].endswith(f": {len(expected['records'])} record(s) in 7 system(s)")
+    for r in expected["records"]:  # record keys are how findings and reports name records (some look like phones)
+        out = out.replace(r["record_key"], "<record key>")
+    assert sorted(v for v in demo_raw_values if v in out) == []
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["subject.json"]
+    validate_export(json.loads((tmp_path / "out" / "subject.json").read_text(encoding="utf-8")))
+
+
+def test_cli_erasure_check_exits_1_and_names_the_leftover(demo_copy, capsys):
+    from datamap.cli import main
+
+    import csv
+
+    rows = list(csv.DictReader((demo_copy / "governance" / "privacy_requests.csv").open(encoding="utf-8-sig")))
+    planted = {f["note"].split()[0]: f for f in json.loads((demo_copy / "expected_findings.json").read_text())
+               if f["rule"] == "rights.erasure_incomplete"}
+    request_id, finding = sorted(planted.items())[0]
+    email = next(r["Subject Email"] for r in rows if r["Request ID"] == request_id)
+    assert main(["subject", str(demo_copy), "--email", email, "--erasure-check"]) == 1
+    out = capsys.readouterr().out
+    assert f"  leftover  {finding['system']:<16}" in out and finding["record_key"] in out
+    assert email not in out
