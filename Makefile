@@ -22,8 +22,10 @@ $(DEMO)/policy.yml: | $(BIN)/datamap
 	$(BIN)/datamap demo --out $(DEMO) --subjects $(SUBJECTS) --seed $(SEED)
 
 ## make audit: set up, generate the demo workspace, run everything, say where the results are
+# Exit code 1 means "the audit found something", which is the demo's point: not a failed make.
 audit: $(BIN)/datamap $(DEMO)/policy.yml
-	$(BIN)/datamap all $(DEMO) --out $(OUT)
+	@$(BIN)/datamap all $(DEMO) --out $(OUT); rc=$$?; \
+	  if [ $$rc -eq 1 ]; then echo "The audit found violations (exit code 1): see the paths above."; exit 0; fi; exit $$rc
 
 ## make test: the whole suite (installs PostgreSQL and Chromium from the distribution when missing)
 test: $(BIN)/datamap system-deps

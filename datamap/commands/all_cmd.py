@@ -1,0 +1,27 @@
+"""``datamap all WORKSPACE --out DIR``: everything `make audit` promises, in one command."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from datamap.commands import app, one_line_errors
+
+
+@app.command("all")
+@one_line_errors
+def all_command(
+    workspace: Path = typer.Argument(..., help="the workspace folder"),
+    out: Path = typer.Option(Path("reports"), "--out", help="where the map, audit, report and register go"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress line per check"),
+) -> None:
+    """Map, discovery, audit (with report) and register; exit 0 no findings, 1 findings, 2 could not run."""
+    from datamap.audit.summary import print_summary
+    from datamap.workbench import run_everything
+
+    outputs = run_everything(workspace, out, progress=progress)
+    print_summary(outputs.audit)
+    typer.echo("\nResults:")
+    for label, path in outputs.paths():
+        typer.echo(f"  {label:<36} {path}")
+    raise typer.Exit(outputs.exit_code)
