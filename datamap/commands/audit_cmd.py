@@ -17,6 +17,7 @@ def audit(
     out: Path = typer.Option(Path("audit"), "--out", help="where findings, checks, Data Docs and the run archive go"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="reference date YYYY-MM-DD (default: policy.yml as_of, else today)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress line per check"),
+    report: bool = typer.Option(False, "--report", help="also write the audit report (OUT/audit-report.html, and PDF when Chromium is there)"),
 ) -> None:
     """Run the checks of checks/P01.yml ... P16.yml; exit 0 no findings, 1 findings, 2 a check could not run."""
     from datamap.audit import run_audit
@@ -31,4 +32,8 @@ def audit(
             raise BadInput(None, "--as-of", f"not a date like 2026-11-24: {as_of!r}") from None
     run = run_audit(workspace, out, as_of=day, progress=progress)
     print_summary(run)
+    if report:
+        from datamap.report import write_report
+
+        typer.echo(f"report: {write_report(workspace, run.run_dir, out / 'audit-report.html')}")
     raise typer.Exit(run.exit_code)
