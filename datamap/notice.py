@@ -137,11 +137,13 @@ def split_sentences(text: str) -> list[Sentence]:
 
 def load_catalogue(path: Path | None = None) -> list[Element]:
     """Read the Art. 13 catalogue; a bad pattern or condition is bad input naming its element."""
-    return list(_catalogue(Path(path or CATALOGUE)))
+    path = Path(path or CATALOGUE)
+    return list(_catalogue(path, path.stat().st_mtime_ns if path.exists() else 0))
 
 
 @functools.lru_cache(maxsize=8)
-def _catalogue(path: Path) -> tuple[Element, ...]:
+def _catalogue(path: Path, _mtime: int) -> tuple[Element, ...]:
+    """Parse a catalogue once per version of the file (the modification time is part of the key)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
