@@ -17,14 +17,15 @@ def ropa_command(
     lang: str = typer.Option("en", "--lang", help="en or nl (the Dutch register uses the AP's terms)"),
     out: Path = typer.Option(Path("reports"), "--out", help="folder to write ropa-<lang>.<format> into"),
     audit: Optional[Path] = typer.Option(
-        None, "--audit", help="audit output folder (holding runs/) whose latest run verifies the register; default: --out"),
+        None, "--audit", help="audit output folder (holding runs/) whose latest run verifies the register; "
+                              "default: --out, then ./audit (datamap audit's default)"),
 ) -> None:
     """Write the Art. 30 register (controller and processor), its gaps and the regulators' question coverage."""
     from datamap.register.html import coverage_markdown
     from datamap.register.ropa import write_register
     from datamap.register.terms import t
 
-    path, reg = write_register(workspace, out, fmt, lang, audit if audit is not None else out)
+    path, reg = write_register(workspace, out, fmt, lang, [audit] if audit is not None else [out, Path("audit")])
     print(coverage_markdown(reg))
     run = reg.run_id or t("label.no_audit_run", reg.lang)
     print(f"{t('label.activities', reg.lang)}: {len(reg.rows)} · {t('sheet.gaps', reg.lang)}: {len(reg.gaps)} · "

@@ -626,8 +626,13 @@ def col_safeguards(ctx: _Context, act: _Activity) -> Cell:
             missing.append(party.fides_key)
     declared = [f"{ctx.map.file_of(p.fides_key)}: {p.fides_key}.legal_basis_for_transfers" for p, _, _ in transfers]
     checks = verify(ctx, "safeguards", act.system.fides_key, [p.fides_key for p, _, _ in transfers])
-    value = "" if missing else _join(parts)
-    return _cell(value, mandatory=True, declared=declared, verified=checks, where=declared[0] if missing else "")
+    if missing:
+        # a transfer without a safeguard is a gap even when other transfers of the activity have one
+        named = [_party(p) for p, _, _ in transfers if p.fides_key in missing]
+        value = _join([f"{', '.join(named)}: {ctx.t('value.not_declared')}"] + parts)
+        where = "; ".join(f"{ctx.map.file_of(k)}: {k}.legal_basis_for_transfers" for k in missing)
+        return Cell(value, MISSING, True, tuple(declared), (), checks, where)
+    return _cell(_join(parts), mandatory=True, declared=declared, verified=checks)
 
 
 def _retention_rules(ctx: _Context, act: _Activity) -> list[tuple[int, Any]]:

@@ -17,19 +17,20 @@ from datamap.workspace import Workspace, load_workspace
 FORMATS = ("xlsx", "html", "md")
 
 
-def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | None) -> AuditRun | None:
-    """The latest run under ``audit_dir`` (a run folder, or a folder with ``runs/``); None if there is none."""
+def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None) -> AuditRun | None:
+    """The latest run under the first of ``audit_dir`` that holds one (a run folder, or a folder with ``runs/``)."""
     if audit_dir is None:
         return None
-    folder = Path(audit_dir)
-    for candidate in (folder, folder / "audit"):
-        run = latest_run(candidate, workspace.root) if candidate.is_dir() else None
-        if run is not None:
-            return run
+    folders = [Path(p) for p in audit_dir] if isinstance(audit_dir, list) else [Path(audit_dir)]
+    for folder in folders:
+        for candidate in (folder, folder / "audit"):
+            run = latest_run(candidate, workspace.root) if candidate.is_dir() else None
+            if run is not None:
+                return run
     return None
 
 
-def register_for_workspace(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str] | None = None,
+def register_for_workspace(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None,
                            lang: str = "en") -> Register:
     """The register of a workspace, verified against its latest audit run when there is one."""
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
@@ -42,7 +43,7 @@ def register_filename(fmt: str, lang: str) -> str:
 
 
 def write_register(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str], fmt: str = "xlsx",
-                   lang: str = "en", audit_dir: str | os.PathLike[str] | None = None) -> tuple[Path, Register]:
+                   lang: str = "en", audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None) -> tuple[Path, Register]:
     """Write the register as XLSX, HTML or Markdown into ``out_dir``; return the file and the register."""
     if fmt not in FORMATS:
         raise BadInput(None, "--format", f"unknown format {fmt!r}", f"choose one of {', '.join(FORMATS)}")

@@ -20,7 +20,9 @@ WIDTHS = {"activity": 30, "system": 22, "purpose": 45, "data_categories": 45, "p
 def cell_text(cell: Cell, lang: str) -> str:
     """What a reader sees: the value with its mark, or the MISSING marker for an empty field."""
     if cell.status == MISSING:
-        return f"! {t('value.missing', lang)}" if cell.mandatory else ""
+        if not cell.mandatory:
+            return ""
+        return f"! {t('value.missing', lang)}" + (f" — {cell.value}" if cell.value else "")
     return MARKS.get(cell.status, "") + cell.value
 
 
