@@ -322,9 +322,11 @@ def _sqlite_type(column: str, values: "pd.Series") -> str:
 
 
 def _plain(value: Any) -> Any:
-    import pandas as pd
-
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    """A value sqlite3 can bind: None for NaN/NA, Python scalars for numpy ones, text for the rest."""
+    kind = type(value)
+    if kind is str or kind is int or value is None:
+        return value
+    if kind.__name__ in ("NAType", "NaTType") or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()  # numpy scalars

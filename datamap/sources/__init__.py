@@ -60,6 +60,7 @@ class CollectionFormat:
     dates: dict[str, str] = field(default_factory=dict)
     booleans: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
+    message_ids: tuple[str, ...] = ()
     identifiers: dict[str, str] = field(default_factory=dict)
     date_format: str = "%Y-%m-%d %H:%M:%S"
 
@@ -104,6 +105,7 @@ def collection_format(product: str, collection: str) -> CollectionFormat:
         dates=dict(entry.get("dates") or {}),
         booleans=tuple(entry.get("booleans") or ()),
         ids=tuple(entry.get("ids") or ()),
+        message_ids=tuple(entry.get("message_ids") or ()),
         identifiers=dict(entry.get("identifiers") or {}),
         date_format=default_format,
     )
@@ -210,18 +212,20 @@ def collections(workspace: Workspace) -> list[tuple[str, str]]:
 
 
 def read_collection(
-    workspace: Workspace, dataset: str, collection: str, chunksize: int = DEFAULT_CHUNKSIZE
+    workspace: Workspace, dataset: str, collection: str, chunksize: int = DEFAULT_CHUNKSIZE,
+    identifiers: bool = True,
 ) -> Iterator["pd.DataFrame"]:
     """Stream one collection as frames in the store's shape (see the module docstring).
 
     An export with a header and no rows yields one empty frame with the columns. Bad input (missing
     file, missing standard column, a date that does not parse) raises BadInput naming the source.
+    ``identifiers=False`` skips the ``__norm``/``__masked`` columns (discovery needs only the values).
     """
     src = resolve(workspace, dataset, collection)
-    yield from read_resolved(src, chunksize)
+    yield from read_resolved(src, chunksize, identifiers)
 
 
-def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE) -> Iterator["pd.DataFrame"]:
+def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE, identifiers: bool = True) -> Iterator["pd.DataFrame"]:
     """Stream an already resolved source (the store uses this to avoid resolving twice)."""
     kind = src.kind
     if kind == "sql":
@@ -238,7 +242,7 @@ def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE) -> It
 
         raw = read_export(src, chunksize)
     for frame, where in raw:
-        yield shape(frame, src, where)
+        yield shape(frame, src, where, identifiers)
 
 
 def source_engine(workspace: Workspace, dataset: str) -> "Engine":
@@ -371,6 +375,14 @@ def crm_id(value: Any) -> Any:
     return value
 
 
+def message_id(value: Any) -> Any:
+    """A Message-ID as the store keeps it: without angle brackets (``<a@b>`` -> ``a@b``)."""
+    if isinstance(value, str):
+        text = value.strip()
+        return text[1:-1].strip() if text.startswith("<") and text.endswith(">") else text
+    return value
+
+
 NORMALISERS = {
     "email": identity.normalise_email,
     "phone": identity.normalise_phone,
@@ -384,7 +396,7 @@ def _row_of(frame: "pd.DataFrame", index: Any) -> int:
     return int(frame.at[index, "_row"])
 
 
-def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str) -> "pd.DataFrame":
+def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: bool = True) -> "pd.DataFrame":
     """Turn a raw frame (snake_case columns, ``_row``) into the store's shape; bad values raise BadInput."""
     import pandas as pd
 
@@ -415,7 +427,11 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str) -> "pd.DataFra
         column = snake(header)
         if column in frame.columns:
             frame[column] = _objects(frame[column], crm_id)
-    for column, kind in src.fmt.identifier_columns().items():
+    for header in src.fmt.message_ids:
+        column = snake(header)
+        if column in frame.columns:
+            frame[column] = _objects(frame[column], message_id)
+    for column, kind in (src.fmt.identifier_columns() if identifiers else {}).items():
         if column not in frame.columns:
             continue
         if kind == "iban":
@@ -455,17 +471,13 @@ def _header(src: ResolvedSource, column: str) -> str:
 
 
 def _blank_to_none(value: Any) -> Any:
+    """Empty text, NaN and NaT become None (called per cell: kept free of imports)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return value if value.strip() else None
     if isinstance(value, float) and value != value:  # NaN
         return None
-    if isinstance(value, str) and not value.strip():
+    if type(value).__name__ in ("NaTType", "NAType"):
         return None
-    try:
-        import pandas as pd
-
-        if value is pd.NaT or (not isinstance(value, (str, bytes)) and pd.isna(value)):
-            return None
-    except (TypeError, ValueError):
-        pass
     return value
