@@ -10,7 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.charset import QP, Charset
+from email.encoders import encode_base64
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,8 @@ from datamap.demo import clock
 from datamap.demo.people import Person, format_phone, masked
 from datamap.demo.writers import CsvExport, MboxWriter, PortalDb, XlsxExport
 
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP  # bodies stay readable ASCII in the mbox, as most mail clients send them
 USER_HEADERS = ["User Id", "Full Name", "Email", "Role", "Profile", "Status", "Added Time"]
 
 HEADERS: dict[str, list[str]] = {
@@ -326,7 +333,17 @@ class Estate:
         Returns the Message-ID without angle brackets.
         """
         mid = message_id or self.message_id(when)
-        msg = EmailMessage()
+        msg: Message = MIMEText(body, "plain", _UTF8_QP)
+        if attachments:
+            text, msg = msg, MIMEMultipart("mixed", boundary=f"=_apora_{mid.split('@')[0]}")
+            msg.attach(text)
+            for filename, ctype, data in attachments:
+                maintype, subtype = ctype.split("/", 1)
+                part = MIMEBase(maintype, subtype)
+                part.set_payload(data)
+                encode_base64(part)
+                part.add_header("Content-Disposition", "attachment", filename=filename)
+                msg.attach(part)
         msg["From"] = sender
         msg["To"] = ", ".join(to)
         if cc:
@@ -337,12 +354,6 @@ class Estate:
         if in_reply_to:
             msg["In-Reply-To"] = f"<{in_reply_to}>"
             msg["References"] = f"<{in_reply_to}>"
-        msg.set_content(body)
-        for filename, ctype, data in attachments or []:
-            maintype, subtype = ctype.split("/", 1)
-            msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-        if attachments:
-            msg.set_boundary(f"=_apora_{mid.split('@')[0]}")
         if box == "sent":
             self.sent.write(msg, sender, when)
             size = len(msg.as_bytes())

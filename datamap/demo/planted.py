@@ -310,9 +310,11 @@ def portal(estate: Estate, extra: int) -> None:
     _, number = estate.portal_account(p.email, _hash(estate, 62), recent)
     estate.books_customer(p, number, recent.date(), email=p.email.upper())
     day = clock.at(dt.date(2026, 10, 14), 15)
-    for n, (click, why) in enumerate(((None, "no trial click at all"), (None, "no trial click at all"),
-                                      (day + dt.timedelta(seconds=3), "set 3 seconds before the trial click"))):
-        entry = estate.cookie(f"b10c{n:012d}", "zalb_ba05f91d88", "third", day + dt.timedelta(minutes=n), click)
+    for n, (click_after, why) in enumerate(((None, "no trial click at all"), (None, "no trial click at all"),
+                                            (3, "set 3 seconds before the trial click"))):
+        set_at = day + dt.timedelta(minutes=n)
+        click = None if click_after is None else set_at + dt.timedelta(seconds=click_after)
+        entry = estate.cookie(f"b10c{n:012d}", "zalb_ba05f91d88", "third", set_at, click)
         estate.plant("P15", "cookies.third_party_without_trial_click", "customer_portal", entry, why)
     estate.cookie("b10c000000000099", "_zcsr_tmp", "third", day, day)   # near-miss: set at the click itself
     p = person(estate, 63)

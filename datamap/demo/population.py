@@ -7,10 +7,10 @@ draws from its own random stream, so the base never depends on what was planted 
 """
 from __future__ import annotations
 
+import base64
 import bisect
 import datetime as dt
 import random
-import string
 
 from datamap.demo import clock
 from datamap.demo.estate import Estate
@@ -24,7 +24,6 @@ TICKET_SUBJECTS = ("Vraag over factuur", "Inloggen lukt niet", "Licentie uitbrei
 TRIAL_APPS = ("Zoho CRM", "Zoho Books", "Zoho Desk", "Zoho Projects", "Zoho People", "Zoho One")
 FIRST_PARTY = ("apora_session", "apora_analytics")
 THIRD_PARTY = ("zalb_ba05f91d88", "_zcsr_tmp", "zps-tgr-dts", "JSESSIONID")
-B64 = string.ascii_letters + string.digits + "./"
 
 
 def campaigns() -> tuple[list[dt.datetime], list[str]]:
@@ -49,13 +48,13 @@ CAMPAIGN_TIMES, CAMPAIGN_NAMES = campaigns()
 def password_hash(rng: random.Random) -> str:
     """A well-formed bcrypt, argon2id or PBKDF2 hash (never a readable password)."""
     kind = rng.random()
-    salt = "".join(rng.choice(B64[:-2]) for _ in range(22))
-    tail = "".join(rng.choice(B64[:-2]) for _ in range(43))
+    salt = base64.b64encode(rng.randbytes(16)).decode("ascii").rstrip("=")
+    digest = base64.b64encode(rng.randbytes(32)).decode("ascii").rstrip("=")
     if kind < 0.6:
-        return "$2b$12$" + "".join(rng.choice(B64) for _ in range(53))
+        return "$2b$12$" + (salt + digest).replace("+", ".")[:53]
     if kind < 0.85:
-        return f"$argon2id$v=19$m=65536,t=3,p=4${salt}${tail}"
-    return f"pbkdf2_sha256$600000${salt}${tail}="
+        return f"$argon2id$v=19$m=65536,t=3,p=4${salt}${digest}"
+    return f"pbkdf2_sha256$600000${salt}${digest}="
 
 
 def ip_address(rng: random.Random) -> str:
@@ -97,7 +96,7 @@ def anonymous_traffic(estate: Estate, rng: random.Random) -> None:
         last = clock.office_time(clock.days_between(rng, 1, 175), rng)
         estate.visitor(last - dt.timedelta(days=rng.randint(0, 60)), last, ip_address(rng), rng.choice(p["cities"]),
                        visits=rng.randint(1, 9))
-    visitor_id = "".join(rng.choice("0123456789abcdef") for _ in range(16))
+    visitor_id = rng.randbytes(8).hex()
     set_at = clock.office_time(clock.days_between(rng, 1, 380), rng)
     estate.cookie(visitor_id, rng.choice(FIRST_PARTY), "first", set_at, None)
     if rng.random() < 0.3:

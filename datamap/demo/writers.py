@@ -12,7 +12,7 @@ import io
 import sqlite3
 import zipfile
 from email.generator import BytesGenerator
-from email.message import EmailMessage
+from email.message import Message
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
@@ -35,6 +35,7 @@ class CsvExport:
         self.path = path
         self.headers = list(headers)
         self.rows = 0
+        self._known = set(self.headers)
         encoding, delimiter, quoting, newline = {
             "zoho": ("utf-8-sig", ",", csv.QUOTE_ALL, "\r\n"),
             "excel_nl": ("cp1252", ";", csv.QUOTE_MINIMAL, "\r\n"),
@@ -46,7 +47,7 @@ class CsvExport:
 
     def write(self, row: dict[str, Any]) -> None:
         """Write one row given by header; missing headers are written empty."""
-        unknown = set(row) - set(self.headers)
+        unknown = row.keys() - self._known
         if unknown:
             raise KeyError(f"{self.path.name}: no column {sorted(unknown)}")
         self._writer.writerow(["" if row.get(h) is None else row.get(h) for h in self.headers])
@@ -115,12 +116,12 @@ class MboxWriter:
         self.count = 0
         self._handle = open(path, "wb")
 
-    def write(self, message: EmailMessage, sender: str, when: dt.datetime) -> None:
+    def write(self, message: Message, sender: str, when: dt.datetime) -> None:
         """Append one message; the ``From`` line carries the message's own date in UTC."""
         utc = (when if when.tzinfo else when.replace(tzinfo=ZONE)).astimezone(dt.timezone.utc)
         self._handle.write(f"From {sender} {utc.strftime('%a %b %d %H:%M:%S %Y')}\n".encode("ascii"))
         buffer = io.BytesIO()
-        BytesGenerator(buffer, mangle_from_=True, policy=message.policy.clone(linesep="\n")).flatten(message)
+        BytesGenerator(buffer, mangle_from_=True).flatten(message)
         body = buffer.getvalue()
         self._handle.write(body if body.endswith(b"\n") else body + b"\n")
         self._handle.write(b"\n")
