@@ -321,7 +321,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         sources = _provenance(store_copy)
         from datamap.audit.validation import Validator
 
-        validator = Validator(store_copy, tmp / "data_docs", run_name=stamp)
+        validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
         results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
         docs = validator.build_docs()
         validator.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from datamap.audit.catalogue import ResolvedCheck, fill
 from datamap.audit.params import register_functions
@@ -34,12 +34,13 @@ class Outcome:
 class Validator:
     """One ephemeral GE context per run: the store as a SQLite source, Data Docs under the run folder."""
 
-    def __init__(self, store_path: Path, docs_dir: Path, run_name: str):
+    def __init__(self, store_path: Path, docs_dir: Path, run_name: str, mask: Callable[[str], Any] = str):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.gx = gx
         self.run_name = run_name
+        self.mask = mask
         self.context = gx.get_context(mode="ephemeral")
         self.context.config.analytics_enabled = False
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
@@ -94,12 +95,12 @@ class Validator:
         suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(
             min_value=0, description="rows examined"))
         result = batch.validate(suite, result_format={"result_format": "COMPLETE"})
-        self._keep(check.check_id, result, batch)
         by_type = {r.expectation_config.type: r for r in result.results}
         unexpected, count = by_type["unexpected_rows_expectation"], by_type["expect_table_row_count_to_be_between"]
         _raise_on_exception(unexpected)
-        rows = list(unexpected.result["details"]["unexpected_rows"])
+        rows = [dict(r) for r in unexpected.result["details"]["unexpected_rows"]]
         total = unexpected.result["observed_value"]
+        self._keep(check, result, batch)
         while len(rows) < total:
             page = f"SELECT * FROM ({query}) AS page LIMIT {PAGE} OFFSET {len(rows)}"
             more = batch.validate(gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=page),
@@ -132,7 +133,6 @@ class Validator:
                                   meta={"claim": check.claim, "rule": spec.rule, "severity": spec.severity}))
         result = batch.validate(suite, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": list(spec.index_columns)})
-        self._keep(check.check_id, result, batch)
         res = result.results[0]
         _raise_on_exception(res)
         column = kwargs.get("column")
@@ -140,11 +140,20 @@ class Validator:
         for item in res.result.get("unexpected_index_list") or []:
             row = dict(item) if isinstance(item, dict) else {spec.index_columns[0]: item}
             rows.append(row)
+        self._keep(check, result, batch)
         count = res.result.get("unexpected_count") or 0
         return Outcome(rows=rows, rows_examined=res.result.get("element_count"),
                        truncated=count > len(rows) and column is not None)
 
-    def _keep(self, name: str, result: Any, batch: Any) -> None:
+    def _keep(self, check: ResolvedCheck, result: Any, batch: Any) -> None:
+        """Keep a result for the Data Docs, its values pseudonymised first (the docs are an output too)."""
+        redact = set(check.spec.finding.redact if check.spec.finding else [])
+        for res in result.results:
+            column = res.expectation_config.kwargs.get("column")
+            res.result = _scrub(res.result, self.mask, redact, whole=column in redact)
+        self._store(check.check_id, result, batch)
+
+    def _store(self, name: str, result: Any, batch: Any) -> None:
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import (
             ExpectationSuiteIdentifier,
@@ -170,6 +179,30 @@ class Validator:
         if not self.stored:
             return None
         return self.context.build_data_docs(site_names=["audit"]).get("audit")
+
+
+def _scrub(value: Any, mask: Callable[[str], Any], redact: set[str], whole: bool = False,
+           key: str | None = None, tokens: dict[Any, str] | None = None) -> Any:
+    """Pseudonymise every text in a GE result; replace redacted values by stable tokens.
+
+    A redacted column's values become ``[redacted 1]``, ``[redacted 2]`` ... (the same value, the
+    same token), so GE's renderers can still count and group them without showing them.
+    """
+    tokens = {} if tokens is None else tokens
+
+    def hide(v: Any) -> str:
+        return tokens.setdefault(v, f"[redacted {len(tokens) + 1}]")
+
+    if key in ("unexpected_index_query", "unexpected_index_column_names"):
+        return value  # the SQL that selects the rows, and column names: no values
+    if isinstance(value, dict):
+        return {k: (hide(v) if k in redact and v is not None else _scrub(v, mask, redact, whole, k, tokens))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v, mask, redact, whole, key, tokens) for v in value]
+    if isinstance(value, str):
+        return hide(value) if whole else mask(value)
+    return value
 
 
 def _with_functions(engine: Any) -> None:
