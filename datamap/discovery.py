@@ -449,6 +449,15 @@ class ScanResult:
         return pd.DataFrame(rows, columns=["dataset", "collection", "field", "category", "confidence", "basis",
                                            "matched", "sampled", "declared", "status"])
 
+    def personal_table(self) -> "pd.DataFrame":
+        """:meth:`table` restricted to the columns judged personal (or hinted at and undeclared)."""
+        table = self.table()
+        return table[table["category"].notna() | (table["status"] == "undeclared")].reset_index(drop=True)
+
+    def snippets(self) -> str:
+        """The fideslang fields to paste for every undeclared personal column, each under its location."""
+        return "\n".join(f"# {f.record_key} ({f.severity})\n{f.evidence['snippet']}" for f in self.findings)
+
     def drift(self) -> "pd.DataFrame":
         """The map-versus-data disagreements: undeclared personal columns and stale declarations."""
         import pandas as pd

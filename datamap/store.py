@@ -87,6 +87,21 @@ class Store:
             rows = conn.execute(text("SELECT * FROM _provenance ORDER BY tbl")).mappings().all()
         return [dict(r) for r in rows]
 
+    def provenance_frame(self) -> "pd.DataFrame":
+        """:meth:`provenance` as a table (for notebooks and reports)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.provenance(), columns=["tbl", "dataset", "collection", "source", "sha256", "url",
+                                                       "rows", "read_at"])
+
+    def summary(self) -> "pd.DataFrame":
+        """One row per staged source: table, state, rows, whether it was reused, the error line."""
+        import pandas as pd
+
+        rows = [{"dataset": s.dataset, "collection": s.collection, "table": s.table, "state": s.state,
+                 "rows": s.rows, "reused": s.reused, "error": s.error} for s in self.status.values()]
+        return pd.DataFrame(rows, columns=["dataset", "collection", "table", "state", "rows", "reused", "error"])
+
     def table(self, dataset: str, collection: str) -> str:
         """The store table of a collection (mbox collections all land in ``<dataset>__messages``)."""
         return table_name(self.workspace, dataset, collection)

@@ -112,19 +112,23 @@ def test_the_discovery_table_shows_no_raw_values(sources_workspace):
         "user.device.ip_address", "name+content", 3, 3, "declared")
 
 
-def test_scan_cli_names_a_broken_source_exits_2_and_still_scans_the_others(sources_workspace, capsys):
+def test_scan_cli_names_each_broken_source_exits_2_and_still_scans_the_others(sources_workspace, tmp_path, capsys):
     (sources_workspace / "hr/roster.csv").unlink()
     visitors = sources_workspace / "exports/zoho_salesiq/Visitors.csv"
     visitors.write_bytes(visitors.read_bytes().replace(b"Email;", b"Mail;"))
+    sources = sources_workspace / "sources.yml"
+    sources.write_text(sources.read_text().replace(
+        "url: sqlite:///portal/portal.db", f'url: "postgresql+psycopg://audit@/portal?host={tmp_path}/no-server"'))
     assert main(["scan", str(sources_workspace)]) == 2
     out, err = capsys.readouterr()
-    assert err.splitlines() == [
-        "error: exports/zoho_salesiq/Visitors.csv: missing standard column 'Email' (map your header to it with "
-        "columns: in sources.yml datasets.zoho_salesiq.collections.visitors)",
-        "error: hr/roster.csv: file not found (sources.yml datasets.hr.collections.roster)",
-    ]
-    assert "zoho_desk.tickets.klant_bsn" in out and "Traceback" not in out + err
-    assert out.splitlines()[-1].endswith("2 source(s) not read")
+    lines = err.splitlines()
+    assert lines[0] == ("error: exports/zoho_salesiq/Visitors.csv: missing standard column 'Email' (map your header to "
+                        "it with columns: in sources.yml datasets.zoho_salesiq.collections.visitors)")
+    assert [line.split(": cannot connect to ")[0] for line in lines[1:5]] == [
+        "error: sources.yml: datasets.customer_portal.url"] * 4
+    assert lines[5:] == ["error: hr/roster.csv: file not found (sources.yml datasets.hr.collections.roster)"]
+    assert "zoho_desk.tickets.klant_bsn" in out and "zoho_crm.leads.email" in out and "Traceback" not in out + err
+    assert out.splitlines()[-1].endswith("6 source(s) not read")
 
 
 def test_scan_cli_exits_1_on_undeclared_personal_data(sources_workspace, capsys):
