@@ -17,7 +17,8 @@ import pytest
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
-PHONE = re.compile(r"(?:\+|00)?\d[\d ()\-]{7,}\d")
+# A phone is written nationally (0…) or internationally (+…, 00…); bare digit runs are record ids.
+PHONE = re.compile(r"(?<![\w+])(?:\+|0)\d[\d ()\-]{7,}\d")
 OWN_DOMAINS = ("apora.nl",)
 
 

@@ -1,0 +1,30 @@
+"""``datamap inquiry WORKSPACE --topic ... --out DIR``: an evidence pack for a question of the AP."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from datamap.commands import app, one_line_errors
+
+
+@app.command()
+@one_line_errors
+def inquiry(
+    workspace: Path = typer.Argument(..., help="the workspace folder"),
+    topic: str = typer.Option(..., "--topic", help="register, processors, retention, request or breach"),
+    out: Path = typer.Option(Path("reports/inquiries"), "--out", help="folder the pack is written into"),
+    audit: Optional[Path] = typer.Option(None, "--audit", help="audit output folder whose latest run is the evidence"),
+    category: Optional[str] = typer.Option(None, "--category", help="retention: the data category asked about"),
+    system: Optional[str] = typer.Option(None, "--system", help="breach: the system breached"),
+    email: Optional[str] = typer.Option(None, "--email", help="request: the person the AP asks about"),
+    request_id: Optional[str] = typer.Option(None, "--request-id", help="request: the request id in the log"),
+) -> None:
+    """Write a cover letter to the AP (Dutch), the register extract, check results and annexes."""
+    from datamap.inquiry import Question, build_pack
+
+    pack = build_pack(workspace, Question(topic, category, system, email, request_id), out, audit)
+    typer.echo(f"evidence pack ({pack.topic}, audit run {pack.run_id or 'none'}): {pack.folder}")
+    for path in pack.files:
+        typer.echo(f"  {path.name}")
