@@ -99,6 +99,16 @@ class Subject:
             raise BadInput(None, None, "no identifier given", "pass --email, --phone, --customer-number, --iban or --name")
         return subject
 
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> "Subject":
+        """Build a request from a mapping (``email``, ``phone``, ``customer_number``, ``iban``, ``name``: one or a list; ``city``)."""
+        def many(key: str) -> list[str]:
+            value = data.get(key)
+            return [] if value in (None, "") else [str(v) for v in (value if isinstance(value, list) else [value])]
+
+        return cls.of(email=many("email"), phone=many("phone"), customer_number=many("customer_number"),
+                      iban=many("iban"), name=many("name"), city=data.get("city"))
+
     def identifiers(self) -> list[tuple[str, str]]:
         """The ``(kind, value)`` pairs the store's identifier index is searched on."""
         return ([("email", v) for v in self.emails] + [("phone", v) for v in self.phones]
@@ -625,15 +635,27 @@ class ErasureCheck:
     leftovers: tuple[Match, ...]
     retained: tuple[Retained, ...]
     recipients_to_tell: tuple[str, ...]
+    recipients_possible: tuple[str, ...] = ()
 
     @property
     def complete(self) -> bool:
         return not self.leftovers
 
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per record still held: a leftover (a finding) or kept under a legal duty (restricted)."""
+        out = [{"request_id": self.request_id, "system": m.system, "collection": m.collection, "record_key": m.record_key,
+                "state": "leftover", "kept_until": None, "legal_duty": None} for m in self.leftovers]
+        out += [{"request_id": self.request_id, "system": r.system, "collection": r.collection, "record_key": r.record_key,
+                 "state": "restricted", "kept_until": r.until.isoformat(), "legal_duty": r.legal_duty} for r in self.retained]
+        return out
+
 
 def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapView, email: str,
                   request_id: str | None = None, as_of: dt.date | None = None) -> ErasureCheck:
     """After an erasure: which systems still hold the person (by e-mail), which of those a legal duty keeps, whom to tell.
+
+    ``recipients_to_tell``: the recipients (map flows and hosting) of the systems that still hold
+    the person; ``recipients_possible``: the other recipients of systems that can hold a person.
 
     Follows docs/rules.md ``rights.erasure_incomplete``: a record in a collection with an
     ``identity: email`` field whose normalised e-mail is the subject's is a leftover, unless its
@@ -665,10 +687,24 @@ def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapVi
                     retained.append(Retained(m.system, collection, rkey, rule.legal_duty, until))
                     continue
         leftovers.append(m)
-    recipients = sorted({r for s in _systems_holding_identities(data_map) for r in data_map.recipients(s)})
+    # Art. 19: recipients of the systems known to have held the person (they still do) must be told;
+    # the other recipients of systems that can hold a person may have received the data before the
+    # erasure, which the store cannot show any more.
+    held = {m.system for m in leftovers} | {r.system for r in retained}
+    certain = sorted({r for s in held for r in data_map.recipients(s)})
+    possible = sorted({r for s in _systems_holding_identities(data_map) for r in data_map.recipients(s)} - set(certain))
     unique = {(m.system, m.collection, m.record_key): m for m in leftovers}
     return ErasureCheck(request_id, tuple(sorted(unique.values(), key=lambda m: (m.system, m.collection, m.record_key))),
-                        tuple(sorted(set(retained), key=lambda r: (r.system, r.collection, r.record_key))), tuple(recipients))
+                        tuple(sorted(set(retained), key=lambda r: (r.system, r.collection, r.record_key))),
+                        tuple(certain), tuple(possible))
+
+
+def erasure_checks(con: sqlite3.Connection, workspace: Workspace, data_map: MapView,
+                   table: str = "governance__privacy_requests") -> list[ErasureCheck]:
+    """Check every completed erasure request of the request log."""
+    rows = con.execute(f'SELECT request_id, subject_email FROM "{_ident(table)}" '
+                       "WHERE lower(type) = 'erasure' AND completed IS NOT NULL AND completed != '' ORDER BY request_id")
+    return [erasure_check(con, workspace, data_map, r["subject_email"], str(r["request_id"])) for r in rows.fetchall()]
 
 
 def _systems_holding_identities(data_map: MapView) -> set[str]:

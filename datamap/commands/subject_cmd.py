@@ -61,5 +61,6 @@ def subject(
         for r in check.retained:
             typer.echo(f"  kept      {r.system:<16} {r.collection:<18} {r.record_key:<22} until {r.until} ({r.legal_duty})")
         typer.echo(f"  recipients to tell (Art. 19): {', '.join(check.recipients_to_tell) or 'none'}")
+        typer.echo(f"  recipients that may have received it: {', '.join(check.recipients_possible) or 'none'}")
         code = EXIT_OK if check.complete else EXIT_FINDINGS
     raise typer.Exit(code)
