@@ -86,11 +86,11 @@ class AuditRun:
 # --- staging ------------------------------------------------------------------------------------
 
 
-def stage_sources(workspace: Workspace) -> Staged:
+def stage_sources(workspace: Workspace, path: Path | None = None) -> Staged:
     """Stage the workspace's sources into the audit store (``datamap.store``) with per-source status."""
     from datamap import store
 
-    staged = store.stage(workspace)
+    staged = store.stage(workspace, path=path)
     try:
         status = {s.table: s.error for s in staged.status.values()}
         # an mbox collection stages into <dataset>__messages; a failed one must still be known there
@@ -279,11 +279,12 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
 
 def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str],
               as_of: dt.date | None = None, progress: bool = True, *,
-              staged: Staged | None = None, catalogue_dirs: list[Path] | None = None) -> AuditRun:
+              staged: Staged | None = None, catalogue_dirs: list[Path] | None = None,
+              store_path: str | os.PathLike[str] | None = None) -> AuditRun:
     """Verify every claim of the notice against the map and the data; archive the run under ``out_dir``.
 
     ``staged`` lets a caller pass an already staged store (tests); by default the sources are
-    staged with :mod:`datamap.store`. ``catalogue_dirs`` defaults to the shipped ``checks/`` plus
+    staged with :mod:`datamap.store` (into ``store_path``, default ``<workspace>/.datamap/``). ``catalogue_dirs`` defaults to the shipped ``checks/`` plus
     the workspace's own ``checks/`` folder when it has one.
     """
     from datamap.audit.params import as_param, register_functions
@@ -303,7 +304,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             if check.spec.kind == "sql":
                 params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
 
-    staged = staged or stage_sources(ws)
+    staged = staged or stage_sources(ws, Path(store_path) if store_path else None)
     pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
