@@ -49,6 +49,17 @@ def _check_duration(value: str) -> str:
     return value
 
 
+def _check_timezone(value: str) -> str:
+    """Refuse a time zone the IANA database does not know, before any date is converted with it."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name like Europe/Amsterdam)") from None
+    return value
+
+
 # --- sources.yml -------------------------------------------------------------------------------
 
 Product = Literal[
@@ -96,6 +107,8 @@ class SourcesConfig(_Model):
     version: Literal[1] = 1
     timezone: str = "Europe/Amsterdam"
     datasets: dict[str, DatasetSource]
+
+    _tz = field_validator("timezone")(_check_timezone)
 
 
 # --- policy.yml --------------------------------------------------------------------------------
@@ -180,6 +193,8 @@ class Policy(_Model):
     trials: TrialPolicy = TrialPolicy()
     processors: list[str] = Field(default_factory=list, description="fides_keys of approved processors")
 
+    _tz = field_validator("timezone")(_check_timezone)
+
     def reference_date(self) -> dt.date:
         return self.as_of or dt.date.today()
 
@@ -237,15 +252,27 @@ def _rel(path: Path, root: Path | None) -> str:
 
 
 def validation_error(rel: str, exc: ValidationError) -> BadInput:
-    """Turn the first pydantic error into one BadInput line with the dotted key."""
-    err = exc.errors()[0]
+    """Turn the first pydantic error into one BadInput line with the dotted key.
+
+    A misspelt key shows up twice (the key itself unknown, the intended one missing): name the
+    misspelling and suggest the missing key beside it, rather than only saying what is missing.
+    """
+    import difflib
+
+    errors = exc.errors()
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    err = unknown[0] if unknown else errors[0]
     key = ".".join(str(p) for p in err["loc"]) or None
-    msg = err["msg"]
+    msg, hint = err["msg"], None
     if err["type"] == "extra_forbidden":
         msg = "unknown key"
+        parent, name = err["loc"][:-1], str(err["loc"][-1])
+        missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
+        close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else None
     elif err["type"] == "missing":
         msg = "required key is missing"
-    return BadInput(rel, key, msg)
+    return BadInput(rel, key, msg.removeprefix("Value error, "), hint)
 
 
 def _load_model(model: type[BaseModel], path: Path, root: Path) -> Any:
