@@ -68,6 +68,17 @@ class Question:
         return self
 
 
+def evidence_run(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str]) -> Path:
+    """The audit folder to cite: its latest run when it has one, else a new audit run into it."""
+    from datamap.register.run import run_folders
+
+    if not run_folders(audit_dir):
+        from datamap.audit import run_audit
+
+        run_audit(workspace, audit_dir, progress=False)
+    return Path(audit_dir)
+
+
 def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question, out_dir: str | os.PathLike[str],
                audit_dir: str | os.PathLike[str] | None = None) -> Pack:
     """Write the evidence pack for one question of the AP into ``out_dir/<topic>[-<subject>]``."""
