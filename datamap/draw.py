@@ -67,18 +67,50 @@ def _layout(dm: DataMap, systems: list[str], subjects: list[str], flows: Any) ->
     tallest = max((len(v) for v in columns.values()), default=1)
     for x in sorted(columns):
         names = columns[x]
-        # order a column by the mean height of what feeds it (fewer crossings), then by name
-        ordered = sorted(names, key=lambda n: (_feeders_mean(n, flows, pos), n))
-        step = tallest / max(len(ordered), 1)
-        for i, name in enumerate(ordered):
-            pos[name] = (x, tallest - (i + 0.5) * step)
+        step = tallest / max(len(names), 1)
+        even = {n: tallest - (i + 0.5) * step for i, n in enumerate(sorted(names))}
+        wanted = {n: _feeders_mean(n, flows, pos, even[n]) for n in names}
+        placed = _place_column(x, wanted, pos, flows, tallest)
+        for name, y in (placed or even).items():
+            pos[name] = (x, y)
     return pos
 
 
-def _feeders_mean(name: str, flows: Any, pos: dict[str, tuple[float, float]]) -> float:
-    """Minus the mean height of the already placed nodes that send to ``name`` (0 when none)."""
+def _feeders_mean(name: str, flows: Any, pos: dict[str, tuple[float, float]], default: float) -> float:
+    """The mean height of the already placed nodes that send to ``name`` (``default`` when none)."""
     ys = [pos[p][1] for p in (flows.predecessors(name) if name in flows else []) if p in pos]
-    return -sum(ys) / len(ys) if ys else 0.0
+    return sum(ys) / len(ys) if ys else default
+
+
+def _place_column(x: float, wanted: dict[str, float], pos: dict[str, tuple[float, float]], flows: Any,
+                  tallest: float, gap: float = 1.0) -> dict[str, float] | None:
+    """Put each node level with what feeds it where its edges pass no box, one row apart; None if it cannot."""
+    placed: dict[str, float] = {}
+    slots = [k + 0.5 for k in range(int(tallest) + 1)]
+    for n in sorted(wanted, key=lambda n: (-wanted[n], n)):
+        near = [wanted[n] + d for d in (0, -0.5, 0.5, -1, 1, -1.5, 1.5, -2, 2, -3, 3)]
+        free = [c for c in near + slots if 0.5 <= c <= tallest - 0.5 + 1e-9
+                and all(abs(c - y) >= gap - 1e-9 for y in placed.values())]
+        if not free:
+            return None
+        placed[n] = min(free, key=lambda c: _cost(n, x, c, wanted[n], pos, flows))
+    return placed
+
+
+def _cost(name: str, x: float, y: float, wanted: float, pos: dict[str, tuple[float, float]], flows: Any) -> float:
+    """A flow edge through a box costs most, a hosting edge through one less; distance from ``wanted`` costs
+    more the more edges it stretches."""
+    feeders = len(list(flows.predecessors(name))) if name in flows else 0
+    cost = 0.5 * max(feeders, 1) * abs(y - wanted)
+    for p in flows.predecessors(name) if name in flows else []:
+        if p not in pos:
+            continue
+        px, py = pos[p]
+        weight = 3.0 if flows.edges[p, name].get("via") == "hosting" else 10.0
+        for mx, my in pos.values():
+            if px < mx < x and abs(py + (y - py) * (mx - px) / (x - px) - my) < 0.45:
+                cost += weight
+    return cost
 
 
 def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
@@ -124,7 +156,10 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
             if dm.is_external(name):
                 notes.append(meta.get("country") or "?")
                 if outside_eea(system):
-                    notes.append("outside EEA" + (f", {'/'.join(system.legal_basis_for_transfers)}" if system.legal_basis_for_transfers else ", NO basis"))
+                    basis = "/".join(system.legal_basis_for_transfers) or "NO basis"
+                    abroad = meta.get("transfer_countries") or []
+                    where_ = "outside EEA" if meta.get("eea") is False else "transfers" + (f" to {'/'.join(abroad)}" if abroad else "")
+                    notes.append(f"{where_}, {basis}")
                 if role == "Processor" and not system.dpa_location:
                     notes.append("NO agreement")
             elif category is not None:
