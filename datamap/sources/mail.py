@@ -21,6 +21,8 @@ from datamap import identity
 from datamap.errors import BadInput
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
     from datamap.sources import ResolvedSource
@@ -91,6 +93,8 @@ def message_row(message: EmailMessage, mailbox_name: str, index: int, where: str
             for kind, values in body_identifiers(_text_of(part)).items():
                 found[kind].update(values)
     sender = _addresses(message, "From")
+    if message.get("From") is not None and not sender:  # the value itself is not shown: it may be personal data
+        raise BadInput(where, f"message {index}, header From", "holds no readable e-mail address")
     return {
         "_row": index,
         "message_id": _ids(message.get("Message-ID")),
@@ -119,6 +123,7 @@ def read_mbox(src: "ResolvedSource", chunksize: int) -> Iterator["pd.DataFrame"]
     yielded = False
     for path in src.files():
         where = src.relpath(path)
+        _check_mbox(path, where)
         box = mailbox.mbox(str(path), factory=factory, create=False)
         batch: list[dict[str, object]] = []
         try:
@@ -134,6 +139,14 @@ def read_mbox(src: "ResolvedSource", chunksize: int) -> Iterator["pd.DataFrame"]
             yielded = True
     if not yielded:
         yield _frame([])
+
+
+def _check_mbox(path: "Path", where: str) -> None:
+    """Refuse a file that is not an mbox (Python's reader would silently find no message in it)."""
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16).lstrip(b"\r\n")
+    if head and not head.startswith(b"From "):
+        raise BadInput(where, "line 1", "not an mbox file: it does not start with a 'From ' separator line")
 
 
 def _frame(rows: list[dict[str, object]]) -> "pd.DataFrame":
