@@ -263,3 +263,18 @@ def test_a_missing_password_variable_is_bad_input(sources_workspace, monkeypatch
     with pytest.raises(BadInput) as err:
         rows(sources_workspace, "customer_portal", "accounts")
     assert err.value.line() == "sources.yml: datasets.customer_portal.url: environment variable PORTAL_PW is not set"
+
+
+def test_the_read_only_sqlite_connection_string_refuses_writes_in_an_engine_built_elsewhere(sources_workspace):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    from datamap.sources import source_url
+
+    url = source_url(load_workspace(sources_workspace), "customer_portal")
+    assert url.endswith("/portal/portal.db?mode=ro&uri=true") and url.startswith("sqlite:///file:")
+    engine = create_engine(url)
+    with pytest.raises(OperationalError, match="readonly database"):
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM trials"))
+    engine.dispose()

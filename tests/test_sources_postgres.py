@@ -74,3 +74,18 @@ def test_staging_from_postgresql_records_the_url_without_its_password(pg_workspa
     with store.engine.connect() as conn:
         assert conn.execute(text("SELECT trial_id, started_at, ended_at FROM customer_portal__trials")).all() == [
             (10, "2025-01-01 09:00:00", "2025-01-20 09:00:00")]
+
+
+def test_the_read_only_connection_string_refuses_writes_in_an_engine_built_elsewhere(pg_workspace):
+    from sqlalchemy import create_engine
+
+    from datamap.sources import source_url
+
+    url = source_url(load_workspace(pg_workspace), "customer_portal")
+    engine = create_engine(url)  # as Great Expectations would: no event listeners of ours
+    try:
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            with engine.begin() as conn:
+                conn.execute(text("DELETE FROM trials"))
+    finally:
+        engine.dispose()

@@ -185,8 +185,18 @@ class ResolvedSource:
             return str(path)
 
 
-def resolve(workspace: Workspace, dataset: str, collection: str) -> ResolvedSource:
+def as_workspace(workspace: "Workspace | str | Path") -> Workspace:
+    """Accept a loaded workspace or its folder."""
+    if isinstance(workspace, Workspace):
+        return workspace
+    from datamap.workspace import load_workspace
+
+    return load_workspace(workspace)
+
+
+def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) -> ResolvedSource:
     """Find a collection's configuration in sources.yml; an unknown name is bad input."""
+    workspace = as_workspace(workspace)
     datasets = workspace.sources.datasets
     if dataset not in datasets:
         raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "no such dataset",
@@ -206,13 +216,13 @@ def resolve(workspace: Workspace, dataset: str, collection: str) -> ResolvedSour
     )
 
 
-def collections(workspace: Workspace) -> list[tuple[str, str]]:
+def collections(workspace: "Workspace | str | Path") -> list[tuple[str, str]]:
     """Every ``(dataset, collection)`` that sources.yml names, in its order."""
-    return [(d, c) for d, cfg in workspace.sources.datasets.items() for c in cfg.collections]
+    return [(d, c) for d, cfg in as_workspace(workspace).sources.datasets.items() for c in cfg.collections]
 
 
 def read_collection(
-    workspace: Workspace, dataset: str, collection: str, chunksize: int = DEFAULT_CHUNKSIZE,
+    workspace: "Workspace | str | Path", dataset: str, collection: str, chunksize: int = DEFAULT_CHUNKSIZE,
     identifiers: bool = True,
 ) -> Iterator["pd.DataFrame"]:
     """Stream one collection as frames in the store's shape (see the module docstring).
@@ -221,7 +231,7 @@ def read_collection(
     file, missing standard column, a date that does not parse) raises BadInput naming the source.
     ``identifiers=False`` skips the ``__norm``/``__masked`` columns (discovery needs only the values).
     """
-    src = resolve(workspace, dataset, collection)
+    src = resolve(as_workspace(workspace), dataset, collection)
     yield from read_resolved(src, chunksize, identifiers)
 
 
@@ -245,16 +255,38 @@ def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE, ident
         yield shape(frame, src, where, identifiers)
 
 
-def source_engine(workspace: Workspace, dataset: str) -> "Engine":
-    """Open a read-only SQLAlchemy engine on a SQL dataset (SQLite ``mode=ro``, PostgreSQL read-only sessions)."""
-    from datamap.sources.sql import readonly_engine
-
+def _sql_config(workspace: Workspace, dataset: str) -> DatasetSource:
     if dataset not in workspace.sources.datasets:
         raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "no such dataset")
     config = workspace.sources.datasets[dataset]
     if not config.url:
         raise BadInput(SOURCES_FILE, f"datasets.{dataset}", "not a SQL dataset (it has no url:)")
-    return readonly_engine(config.url, workspace.root, f"datasets.{dataset}.url")
+    return config
+
+
+def source_engine(workspace: "Workspace | str | Path", dataset: str) -> "Engine":
+    """Open a read-only SQLAlchemy engine on a SQL dataset (SQLite ``mode=ro``, PostgreSQL read-only sessions).
+
+    For checks pushed down to the source; the caller disposes of it. An unreachable database is
+    SourceUnavailable naming ``sources.yml`` and the redacted URL.
+    """
+    from datamap.sources.sql import readonly_engine
+
+    workspace = as_workspace(workspace)
+    config = _sql_config(workspace, dataset)
+    return readonly_engine(config.url or "", workspace.root, f"datasets.{dataset}.url")
+
+
+def source_url(workspace: "Workspace | str | Path", dataset: str) -> str:
+    """The read-only connection string of a SQL dataset, for a library that builds its own engine (GE).
+
+    It carries the password when sources.yml gives one through ``${ENV_VAR}``: pass it on, never print it.
+    """
+    from datamap.sources.sql import readonly_url_string
+
+    workspace = as_workspace(workspace)
+    config = _sql_config(workspace, dataset)
+    return readonly_url_string(config.url or "", workspace.root, f"datasets.{dataset}.url")
 
 
 # --- shaping raw frames into the store's columns -------------------------------------------------

@@ -79,6 +79,7 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
     delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
     headers = next(csv.reader(io.StringIO(line), delimiter=delimiter))
     columns = map_headers(headers, src, where)
+    _check_not_cut_off(path, encoding, delimiter, len(headers), where)
     reader = pd.read_csv(
         path, sep=delimiter, encoding=encoding, dtype=object, header=0, names=columns,
         keep_default_na=False, na_filter=False, chunksize=chunksize, engine="c",
@@ -93,11 +94,33 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
             offset += len(chunk)
             yield chunk, where
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise BadInput(where, f"after row {offset}", f"cannot parse the CSV: {str(exc).strip().splitlines()[-1]}") from None
+        raise BadInput(where, f"after row {offset}" if offset else None,
+                       f"cannot parse the CSV: {str(exc).strip().splitlines()[-1]}") from None
     finally:
         reader.close()
     if offset == 0:  # a header and no rows: a valid, empty export
         yield pd.DataFrame({"_row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype=object) for c in columns}}), where
+
+
+def _check_not_cut_off(path: Path, encoding: str, delimiter: str, width: int, where: str) -> None:
+    """Refuse an export whose last row stops short without a line break (an interrupted download).
+
+    pandas fills the missing fields of a short row with empty values, so a record cut in half would
+    pass for a complete one. Only the file's tail is read; a last line holding an open quote is
+    the end of a multi-line value (pandas itself reports a quote that never closes).
+    """
+    with path.open("rb") as handle:
+        handle.seek(max(0, path.stat().st_size - _BLOCK))
+        tail = handle.read()
+    if not tail or tail.endswith((b"\n", b"\r")):
+        return
+    last = tail.rsplit(b"\n", 1)[-1].decode(encoding, "replace")
+    if last.count('"') % 2:
+        return
+    fields = len(next(csv.reader(io.StringIO(last), delimiter=delimiter), []))
+    if 0 < fields < width:
+        raise BadInput(where, "last row", f"has {fields} of the header's {width} fields and no line break: "
+                       "the file is cut off", "export it again")
 
 
 def _delimiter(text: str) -> str:

@@ -56,10 +56,26 @@ def readonly_url(raw: str, root: Path, key: str = "url") -> "URL":
         if not path.is_file():
             raise SourceUnavailable("sources.yml", key, f"database file not found: {path}")
         url = url.set(database=f"file:{path.resolve()}", query={"mode": "ro", "uri": "true"})
+    elif url.get_backend_name() == "postgresql":
+        # Also in the URL itself, so an engine someone else builds from it (Great Expectations) is read-only too.
+        options = " ".join(filter(None, [url.query.get("options", ""), "-c default_transaction_read_only=on"]))
+        url = url.update_query_dict({"options": options})
     elif url.get_backend_name() not in _READ_ONLY_SESSION:
         raise BadInput("sources.yml", key, f"cannot open a {url.get_backend_name()} database read-only",
                        "supported: sqlite, postgresql, mysql, mariadb")
     return url
+
+
+def readonly_url_string(raw: str, root: Path, key: str = "url") -> str:
+    """The read-only URL as a string with its password, for libraries that build their own engine.
+
+    SQLite gets ``mode=ro``; PostgreSQL ``options=-c default_transaction_read_only=on``. Never log
+    or show it: use :func:`redact` for that.
+    """
+    url = readonly_url(raw, root, key)
+    if url.get_backend_name() == "sqlite":  # rendered by hand: SQLAlchemy would escape the URI's colon
+        return f"{url.drivername}:///{url.database}?mode=ro&uri=true"
+    return url.render_as_string(hide_password=False)
 
 
 def readonly_engine(raw: str, root: Path, key: str = "url") -> "Engine":
@@ -67,6 +83,7 @@ def readonly_engine(raw: str, root: Path, key: str = "url") -> "Engine":
     from sqlalchemy import create_engine, event, text
 
     url = readonly_url(raw, root, key)
+    shown = redact(expand_env(raw, key=key))  # as configured: without the read-only additions
     engine = create_engine(url)
     statement = _READ_ONLY_SESSION.get(url.get_backend_name())
     if statement:
@@ -85,7 +102,7 @@ def readonly_engine(raw: str, root: Path, key: str = "url") -> "Engine":
             conn.execute(text("SELECT 1"))
     except Exception as exc:
         engine.dispose()
-        raise SourceUnavailable("sources.yml", key, f"cannot connect to {redact(url)}: {_reason(exc, url)}") from None
+        raise SourceUnavailable("sources.yml", key, f"cannot connect to {shown}: {_reason(exc, url)}") from None
     return engine
 
 
@@ -108,7 +125,7 @@ def read_table(src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.Data
 
     key = f"datasets.{src.dataset}.url"
     engine = readonly_engine(src.config.url or "", src.root, key)
-    where = f"{src.dataset} ({redact(engine.url)}) table {src.table}"
+    where = f"{src.dataset} ({redact(expand_env(src.config.url or '', key=key))}) table {src.table}"
     try:
         with engine.connect() as conn:
             try:
