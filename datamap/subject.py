@@ -61,6 +61,7 @@ TUSSENVOEGSELS = frozenset({"van", "de", "der", "den", "het", "ter", "ten", "te"
 _CITY = re.compile(r"(^|_)city$")
 _ORGANISATION = re.compile(r"^(company|company_name|account_name)$")
 _SECRET = re.compile(r"password|passwd|secret|token", re.I)
+OTHER_PERSON = "(another person)"
 WITHHELD = "(withheld: a login secret is not handed out; it protects your account)"
 
 
@@ -460,10 +461,16 @@ def _shared_place(con: sqlite3.Connection, data_map: MapView, known: dict[str, t
 # --- access and portability: the export --------------------------------------------------------
 
 
-def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Match], subject: Subject | None = None) -> list[dict[str, Any]]:
-    """The full records of the matches, with each field's data categories from the map."""
+def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Match], subject: Subject | None = None,
+               own_domains: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The full records of the matches, with each field's data categories from the map.
+
+    A list of addresses (a message's To or Cc) keeps the person's own and the company's; other
+    people's addresses are left out (Art. 15(4): the copy must not disclose others).
+    """
     out = []
     own = [v for _, v in subject.identifiers()] if subject else []
+    domains = tuple(d.lower() for d in own_domains)
     for m in matches:
         column = data_map.key_column(m.dataset, m.collection)
         row = record(con, m.table, column, m.record_key, own) if column else None
@@ -474,14 +481,26 @@ def records_of(con: sqlite3.Connection, data_map: MapView, matches: Iterable[Mat
             if name.startswith("_") or "__" in name or value in (None, ""):
                 continue
             categories = data_map.categories(m.dataset, m.collection, name)
-            fields.append({"name": name, "value": WITHHELD if _is_secret(name, categories) else _jsonable(value),
-                           "data_categories": categories})
+            value = WITHHELD if _is_secret(name, categories) else _others_left_out(_jsonable(value), set(own), domains)
+            fields.append({"name": name, "value": value, "data_categories": categories})
         out.append({
             "system": m.system, "dataset": m.dataset, "collection": m.collection, "record_key": m.record_key,
             "source": provenance(con, m.table), "row": row.get("_row"),
             "matched_on": list(m.reasons), "confidence": m.confidence, "fields": fields,
         })
     return out
+
+
+def _others_left_out(value: Any, own: set[str], own_domains: tuple[str, ...]) -> Any:
+    """In a comma-separated list of addresses, replace other people's by a placeholder."""
+    if not isinstance(value, str) or "," not in value or "@" not in value:
+        return value
+    kept = []
+    for item in value.split(","):
+        email = normalise_email(item)
+        mine = email is None or email in own or email.split("@")[-1] in own_domains
+        kept.append(item.strip() if mine else OTHER_PERSON)
+    return ", ".join(kept)
 
 
 def _is_secret(column: str, categories: list[str]) -> bool:
@@ -548,7 +567,7 @@ def explanation(workspace: Workspace, data_map: MapView, records: list[dict[str,
 def build_export(con: sqlite3.Connection, workspace: Workspace, data_map: MapView, subject: Subject, matches: list[Match],
                  generated: dt.datetime | None = None) -> dict[str, Any]:
     """The machine-readable subject export (Art. 15 and 20): records per system, categories per field."""
-    records = records_of(con, data_map, [m for m in matches if m.is_subject], subject)
+    records = records_of(con, data_map, [m for m in matches if m.is_subject], subject, workspace.policy.recipients.own_domains)
     by_system: dict[str, list[dict[str, Any]]] = {}
     for r in records:
         by_system.setdefault(r["system"], []).append({k: v for k, v in r.items() if k != "system"})

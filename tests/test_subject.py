@@ -278,6 +278,13 @@ def test_export_withholds_the_login_secret(estate):
     assert fields["customer_number"] == "APR-100042"
 
 
+def test_an_address_list_in_the_export_keeps_his_own_and_leaves_out_others():
+    from datamap.subject import _others_left_out
+
+    got = _others_left_out("jan.devries@example.nl, Piet@Elders.example, sales@apora.nl", {JAN_EMAIL}, ("apora.nl",))
+    assert got == "jan.devries@example.nl, (another person), sales@apora.nl"
+
+
 def test_an_export_missing_the_complaint_authority_fails_the_schema(estate):
     ws, dm, con = estate
     subject = Subject.of(email=[JAN_EMAIL])
@@ -423,6 +430,23 @@ def test_cli_finds_him_shows_no_raw_value_and_writes_the_export(demo_copy, demo_
     assert sorted(v for v in demo_raw_values if v in out) == []
     assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["subject.json"]
     validate_export(json.loads((tmp_path / "out" / "subject.json").read_text(encoding="utf-8")))
+
+
+def test_cli_prints_the_request_log_without_identifiers(demo_copy, capsys):
+    from datamap.cli import main
+
+    assert main(["subject", str(demo_copy), "--requests"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("REQ-0013") and line.endswith("overdue") for line in lines)
+    assert not any("@" in line for line in lines)
+
+
+def test_cli_erasure_check_without_email_is_one_line_and_exit_2(demo_copy, capsys):
+    from datamap.cli import main
+
+    assert main(["subject", str(demo_copy), "--customer-number", "APR-100001", "--erasure-check"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: --erasure-check: needs --email (the request log identifies the subject by e-mail)")
 
 
 def test_cli_erasure_check_exits_1_and_names_the_leftover(demo_copy, capsys):

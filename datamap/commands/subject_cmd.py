@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from datamap.commands import app, one_line_errors
-from datamap.errors import EXIT_FINDINGS, EXIT_OK
+from datamap.errors import EXIT_FINDINGS, EXIT_OK, BadInput
 
 
 @app.command()
@@ -53,7 +53,7 @@ def subject(
             typer.echo(f"wrote {path}")
     if erasure_check:
         if not person.emails:
-            raise typer.BadParameter("--erasure-check needs --email (the request log's Subject Email)")
+            raise BadInput(None, "--erasure-check", "needs --email", "the request log identifies the subject by e-mail")
         check = sr.erasure_check(con, ws, dm, person.emails[0])
         typer.echo(f"erasure {'complete' if check.complete else 'INCOMPLETE'}: {len(check.leftovers)} leftover(s), {len(check.retained)} kept under a legal duty")
         for m in check.leftovers:
