@@ -74,6 +74,25 @@ def scrub_register(reg: Any, mask: Callable[[str], str | None]) -> Any:
     return dataclasses.replace(reg, rows=rows(reg.rows), processor_rows=rows(reg.processor_rows))
 
 
+def shareable_register(workspace: Workspace | str | os.PathLike[str], audit_dir: Any = None, lang: str = "en") -> Any:
+    """The register with every e-mail, phone number and IBAN pseudonymised, for reports and notebooks."""
+    from datamap.identity import Pseudonymizer, load_key
+    from datamap.register.ropa import register_for_workspace
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    return scrub_register(register_for_workspace(ws, audit_dir, lang), Pseudonymizer(load_key(ws.root)).mask)
+
+
+def inline(report: str | os.PathLike[str], height: int = 900) -> Any:
+    """Show a written report inside a notebook: an iframe of the file's own HTML, so its styles stay its own."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    text = Path(report).read_text(encoding="utf-8")
+    return HTML(f'<iframe srcdoc="{escape(text, quote=True)}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>')
+
+
 # --- the summary -----------------------------------------------------------------------------------
 
 

@@ -14,6 +14,8 @@ import pytest
 from datamap.register.ropa import write_register
 from datamap.report import chromium, pdf_converter, write_report
 
+pytestmark = pytest.mark.xdist_group("report_demo")  # one audited demo per worker, not one per test
+
 ACTIVITIES = [
     ("zoho_crm", "Gebruikersbeheer"), ("zoho_crm", "Klantrelaties en contracten"),
     ("zoho_books", "Facturatie en betalingen"), ("zoho_books", "Fiscale bewaarplicht"), ("zoho_books", "Gebruikersbeheer"),
@@ -46,6 +48,15 @@ def audited(demo_workspace, tmp_path_factory) -> tuple[Path, Path]:
     ws = Path(shutil.copytree(demo_workspace, base / "ws"))
     run_audit(ws, base / "audit", progress=False)
     return ws, base / "audit"
+
+
+@pytest.fixture(scope="module")
+def demo_report(audited, tmp_path_factory) -> Path:
+    """The audit report of the demo's run, written once (with a PDF when Chromium is installed)."""
+    ws, audit = audited
+    run = sorted((audit / "runs").iterdir())[-1]
+    out = tmp_path_factory.mktemp("demo-report") / "report.html"
+    return write_report(ws, run, out, pdf=pdf_converter() is not None)
 
 
 def _rows(path: Path, sheet: str) -> list[dict[str, object]]:
@@ -136,10 +147,8 @@ def test_demo_register_in_dutch_has_the_ap_headers_and_live_figures(audited, tmp
 
 
 @pytest.mark.slow
-def test_demo_report_holds_no_raw_personal_value(audited, demo_raw_values, tmp_path):
-    ws, audit = audited
-    run = sorted((audit / "runs").iterdir())[-1]
-    html = write_report(ws, run, tmp_path / "report.html", pdf=False).read_text(encoding="utf-8")
+def test_demo_report_holds_no_raw_personal_value(demo_report, demo_raw_values):
+    html = demo_report.read_text(encoding="utf-8")
     values = identifiers_only(demo_raw_values)
     assert len(values) > 100, "the leak fixture found no raw values to look for"
     assert sorted(v for v in values if v in html) == []
@@ -150,12 +159,10 @@ def test_demo_report_holds_no_raw_personal_value(audited, demo_raw_values, tmp_p
 
 @pytest.mark.slow
 @pytest.mark.skipif(pdf_converter() is None, reason="chromium is not installed (bash .ci/system-deps)")
-def test_demo_report_renders_in_headless_chromium(audited, tmp_path):
+def test_demo_report_renders_in_headless_chromium(demo_report, tmp_path):
     from PIL import Image
 
-    ws, audit = audited
-    run = sorted((audit / "runs").iterdir())[-1]
-    html = write_report(ws, run, tmp_path / "report.html", pdf=True)
+    html = demo_report
     path, _ = pdf_converter()
     dom = chromium(path, "--dump-dom", html.resolve().as_uri())
     assert dom.returncode == 0, dom.stderr[-500:]
@@ -164,4 +171,4 @@ def test_demo_report_renders_in_headless_chromium(audited, tmp_path):
     shot = tmp_path / "report.png"
     result = chromium(path, f"--screenshot={shot}", "--window-size=1280,1200", "--hide-scrollbars", html.resolve().as_uri())
     assert result.returncode == 0 and Image.open(shot).size == (1280, 1200)
-    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    assert html.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"

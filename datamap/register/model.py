@@ -157,6 +157,17 @@ class Register:
     coverage: list[Coverage]
     questions: list[dict[str, Any]]
 
+    def __repr__(self) -> str:
+        # short on purpose: the full register holds contact details that logs should not repeat
+        return (f"Register(lang={self.lang!r}, activities={len(self.rows)}, processor_activities={len(self.processor_rows)}, "
+                f"gaps={len(self.gaps)}, run={self.run_id!r})")
+
+    def _repr_html_(self) -> str:
+        """Show the register in a notebook (the same HTML as the report's annex)."""
+        from datamap.register.html import render_register_html
+
+        return render_register_html(self, standalone=False)
+
 
 @functools.lru_cache(maxsize=1)
 def question_catalogue() -> dict[str, Any]:
