@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 import yaml
-from dateutil.relativedelta import relativedelta
 
 from datamap.identity import normalise_email, normalise_name, normalise_phone
 from datamap.workspace import Workspace, load_workspace, parse_duration
@@ -27,7 +26,7 @@ from datamap.workspace import Workspace, load_workspace, parse_duration
 ZONE = ZoneInfo("Europe/Amsterdam")
 Key = tuple[str, str, str]
 
-# (system, collection) -> (file, key header, {store column: header}, date format)
+# (system, collection) -> (file, key header, the date format its exporting user had)
 SOURCES = {
     ("zoho_crm", "leads"): ("exports/zoho_crm/Leads.csv", "Record Id", "%Y-%m-%d %H:%M:%S"),
     ("zoho_crm", "contacts"): ("exports/zoho_crm/Contacts.csv", "Record Id", "%Y-%m-%d %H:%M:%S"),

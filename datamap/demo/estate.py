@@ -129,7 +129,6 @@ class Estate:
         self.notifications = CsvExport(root / "governance/notice_notifications.csv",
                                        ["version", "customer_number", "sent"], style="plain")
         self.planted: list[Planted] = []
-        self.near_misses: list[str] = []
 
     def rng(self, *labels: object) -> random.Random:
         """A random stream of its own for one subject or one planted case (stable under reordering)."""
