@@ -99,7 +99,8 @@ def readonly_engine(raw: str, root: Path, key: str = "url") -> "Engine":
 
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            # SQLite opens any file lazily: reading the schema proves the file is a database at all
+            conn.execute(text("SELECT count(*) FROM sqlite_master" if url.get_backend_name() == "sqlite" else "SELECT 1"))
     except Exception as exc:
         engine.dispose()
         raise SourceUnavailable("sources.yml", key, f"cannot connect to {shown}: {_reason(exc, url)}") from None
