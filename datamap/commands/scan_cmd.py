@@ -33,7 +33,7 @@ def scan(
                    nl=False)
     for n in result.notes:
         typer.echo(f"note     {n.dataset}.{n.collection}.{n.field}: {n.kind}: {n.detail}")
-    for (dataset, collection), line in result.errors.items():
+    for line in dict.fromkeys(result.errors.values()):  # a database that fails fails once, not per table
         print(f"error: {line}", file=sys.stderr)
     typer.echo(f"{len(table)} column(s) in {len(table.groupby(['dataset', 'collection']))} collection(s); "
                f"{int(table['category'].notna().sum())} personal, {len(result.findings)} undeclared, "
