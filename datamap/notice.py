@@ -71,6 +71,7 @@ class Element:
     quote: tuple[re.Pattern[str], ...] = ()
     forbidden: tuple[re.Pattern[str], ...] = ()
     severity: str = "low"
+    per_purpose: bool = False
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ class MapFacts:
     """What the notice must reflect from the data map: who receives data, where it goes, the DPO.
 
     ``legal_bases`` are snake_case Art. 6 bases (``consent``, ``legitimate_interests``) used by a
-    purpose in policy.yml or a privacy declaration of the map.
+    purpose in policy.yml or a privacy declaration of the map; ``purposes`` are policy.yml's
+    ``(key, the notice's own words)`` pairs, for elements owed per purpose.
     """
 
     processors: tuple[str, ...] = ()
@@ -86,6 +88,7 @@ class MapFacts:
     transfer_recipients: tuple[str, ...] = ()
     dpo_declared: bool = False
     legal_bases: tuple[str, ...] = ()
+    purposes: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_transfers_outside_eea(self) -> bool:
@@ -191,6 +194,7 @@ def _element(file: str, index: int, raw: Any) -> Element:
         quote=compile_all("quote", raw.get("quote") or ()),
         forbidden=compile_all("forbidden", raw.get("forbidden") or ()),
         severity=str(raw.get("severity", "low")),
+        per_purpose=bool(raw.get("per_purpose", False)),
     )
 
 
@@ -238,12 +242,41 @@ def lint_text(text: str, facts: MapFacts, source: str = "notice", catalogue: lis
         if not element.present:
             continue
         reasons = owed_because(element, sentences, facts)
-        if not reasons or states(sentences, element):
+        if not reasons:
+            continue
+        if states(sentences, element):
+            lacking = purposes_lacking(sentences, element, facts.purposes) if element.per_purpose else []
+            if lacking:
+                keys = ", ".join(key for key, _ in lacking)
+                detail = f"the notice states {element.what} (Art. {element.article}) for some purposes, not for: {keys}"
+                findings.append(_finding(element, source, _unique([s for _, s in lacking]), detail))
             continue
         quoted = matching(sentences, element.quote) + matching(sentences, element.triggers)
         detail = f"the notice does not state {element.what} (Art. {element.article}); owed because {'; '.join(reasons)}"
         findings.append(_finding(element, source, _unique(quoted), detail))
     return findings
+
+
+def purpose_sentence(sentences: list[Sentence], words: str, threshold: float = 70.0) -> Sentence | None:
+    """The notice's sentence that states a purpose (policy.yml gives the notice's own words for it)."""
+    from rapidfuzz import fuzz, utils
+
+    scored = [(fuzz.token_set_ratio(fold(words), s.folded, processor=utils.default_process), s) for s in sentences]
+    best = max(scored, key=lambda x: x[0], default=(0.0, None))
+    return best[1] if best[0] >= threshold else None
+
+
+def purposes_lacking(sentences: list[Sentence], element: Element, purposes: Iterable[tuple[str, str]]) -> list[tuple[str, Sentence]]:
+    """The purposes whose own line (a bullet, a paragraph) does not state the element."""
+    lacking = []
+    for key, words in purposes:
+        found = purpose_sentence(sentences, words)
+        if found is None:
+            continue  # a purpose the notice does not state is not this element's finding
+        line = [s for s in sentences if s.line == found.line]
+        if not states(line, element):
+            lacking.append((key, found))
+    return lacking
 
 
 def _quote_names(element: Element, sentences: list[Sentence]) -> str:
@@ -294,6 +327,7 @@ def facts_from_map(data_map: DataMap, workspace: Workspace) -> MapFacts:
         transfer_recipients=tuple(r["party"] for r in received if r["outside_eea"]),
         dpo_declared=bool(org and org.data_protection_officer),
         legal_bases=tuple(sorted(bases)),
+        purposes=tuple((p.key, p.text) for p in workspace.policy.notice.purposes),
     )
 
 

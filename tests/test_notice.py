@@ -108,6 +108,28 @@ def test_stating_legal_bases_clears_the_legal_basis_finding():
     assert "legal-basis" not in by_key(lint_text(text, APORA_MAP))
 
 
+# policy.yml's purposes in the notice's own words (the demo's, by hand)
+APORA_PURPOSES = (
+    ("account_access", "klanten toegang geven tot onze applicatie websites en diensten (persoonlijk account)"),
+    ("contracts", "het aangaan en uitvoeren van diensten (contract / overeenkomst)"),
+    ("fraud", "het beschermen van onze dienstverlening en het bestrijden van fraude"),
+)
+
+
+def test_a_basis_named_once_does_not_cover_purposes_stated_without_one():
+    text = APORA + "\nDe grondslag voor onze verwerkingen staat in de wet.\n"
+    facts = MapFacts(purposes=APORA_PURPOSES)
+    f = by_key(lint_text(text, facts))["legal-basis"]
+    assert f.detail.endswith("for some purposes, not for: account_access, contracts, fraud")
+    assert [q["line"] for q in f.evidence["quotes"]] == [26, 27, 29]
+
+
+def test_purposes_each_stating_their_basis_pass():
+    purposes = (("contract", "Het uitvoeren van uw overeenkomst"), ("newsletter", "Het versturen van onze nieuwsbrief"),
+                ("fraud", "Het bestrijden van fraude"), ("invoices", "Het bewaren van facturen"))
+    assert lint_text(COMPLIANT, MapFacts(purposes=purposes)) == []
+
+
 def test_a_negated_contract_necessity_is_not_a_legal_basis():
     text = "Wij verwerken gegevens die niet noodzakelijk zijn voor de uitvoering van een overeenkomst."
     assert "legal-basis" in by_key(lint_text(text, MapFacts()))
@@ -214,6 +236,7 @@ def test_map_facts_come_from_the_data_map(workspace):
     assert facts_from_map(load_map(ws), ws) == MapFacts(
         processors=("zoho_eu", "zoho_india_support"), transfer_recipients=("zoho_india_support",),
         dpo_declared=True, legal_bases=("consent", "contract", "legitimate_interests"),
+        purposes=(("accounts", "toegang"), ("newsletter", "nieuwsbrieven")),
     )
 
 
