@@ -232,7 +232,7 @@ def parse_map(root: Path):
     from datamap.register.model import MapInput, taxonomy_names
     from datamap.taxonomy import default_taxonomy
 
-    files, org, systems, datasets = {}, None, [], []
+    files, dataset_files, org, systems, datasets = {}, {}, None, [], []
     for path in sorted((root / "manifests").glob("*.yml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         rel = f"manifests/{path.name}"
@@ -244,4 +244,5 @@ def parse_map(root: Path):
             files[item["fides_key"]] = rel
         for item in data.get("dataset", []):
             datasets.append(Dataset.model_validate(item))
-    return MapInput(org, systems, datasets, files, taxonomy_names(default_taxonomy()))
+            dataset_files[item["fides_key"]] = rel
+    return MapInput(org, systems, datasets, files, taxonomy_names(default_taxonomy()), dataset_files)

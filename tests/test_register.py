@@ -141,6 +141,9 @@ def test_every_register_cell_says_where_it_was_declared_observed_and_verified(tm
         "Verified by (Audit run 20261124T090000Z): P05.retention.zoho_crm.leads: failed, 3")
     categories = ws.cell(row=2, column=header.index("Categories of personal data") + 1)
     assert "Observed in: exports/zoho_crm/Leads.csv: 120 records" in categories.comment.text
+    consent = ws.cell(row=3, column=header.index("Consent record (Art. 7)") + 1)
+    assert consent.value == "consent recorded in zoho_crm.leads.email_opt_out"
+    assert "manifests/datasets.yml: dataset zoho_crm.leads.email_opt_out" in consent.comment.text
     prov = _sheet_rows(path, "Provenance")
     legal = [p for p in prov if p["Processing activity"] == "Invoicing" and p["Register column"] == "Legal basis (Art. 6)"]
     assert legal[0]["Declared in"] == "manifests/systems.yml: zoho_books.privacy_declarations[Invoicing].legal_basis_for_processing"

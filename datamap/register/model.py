@@ -43,14 +43,18 @@ class MapInput:
     organization: Organization | None
     systems: list[System]
     datasets: list[Dataset]
-    files: dict[str, str] = field(default_factory=dict)  # fides_key -> manifest relpath
+    files: dict[str, str] = field(default_factory=dict)  # organization/system fides_key -> manifest relpath
     names: dict[str, str] = field(default_factory=dict)  # taxonomy key -> human name
+    dataset_files: dict[str, str] = field(default_factory=dict)  # dataset fides_key -> manifest relpath
 
     def system(self, key: str) -> System | None:
         return next((s for s in self.systems if s.fides_key == key), None)
 
     def file_of(self, key: str) -> str:
         return self.files.get(key, "manifests")
+
+    def dataset_file_of(self, key: str) -> str:
+        return self.dataset_files.get(key, "manifests")
 
     def name(self, key: str) -> str:
         return self.names.get(key) or key
@@ -67,8 +71,10 @@ def taxonomy_names(taxonomy: Any) -> dict[str, str]:
 def map_input_from_datamap(dm: Any) -> MapInput:
     """Adapt :class:`datamap.map.DataMap` (resources by key, provenance by (type, key))."""
     org = next(iter(dm.organizations.values()), None)
-    files = {key: rel for (kind, key), rel in dm.provenance.items() if kind in ("organization", "system", "dataset")}
-    return MapInput(org, list(dm.systems.values()), list(dm.datasets.values()), files, taxonomy_names(dm.taxonomy))
+    files = {key: rel for (kind, key), rel in dm.provenance.items() if kind in ("organization", "system")}
+    dataset_files = {key: rel for (kind, key), rel in dm.provenance.items() if kind == "dataset"}
+    return MapInput(org, list(dm.systems.values()), list(dm.datasets.values()), files, taxonomy_names(dm.taxonomy),
+                    dataset_files)
 
 
 def load_map_input(workspace: Any) -> MapInput:
@@ -804,7 +810,7 @@ def col_consent_record(ctx: _Context, act: _Activity) -> Cell:
     declared_link = str((act.system.meta or {}).get("consent_record") or "")
     fields = _consent_fields(ctx, act)
     checks = verify(ctx, "consent_record", act.system.fides_key)
-    declared = [_where(ctx, act, "meta.consent_record", True)] + [f"{ctx.map.file_of(f.split('.')[0])}: dataset {f}" for f in fields]
+    declared = [_where(ctx, act, "meta.consent_record", True)] + [f"{ctx.map.dataset_file_of(f.split('.')[0])}: dataset {f}" for f in fields]
     parts = [declared_link] + ([f"{ctx.t('value.consent_fields')} {_join(fields)}"] if fields else [])
     value = _join(parts)
     if basis != "Consent" and not value:
