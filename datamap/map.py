@@ -105,8 +105,33 @@ def load_map(workspace: "Workspace | str | os.PathLike[str]") -> DataMap:
     )
     _validate_keys(dm)
     _validate_references(dm)
+    if dm.policy is not None:
+        validate_policy_keys(dm.taxonomy, dm.policy)
     dm.graph = build_graph(dm)
     return dm
+
+
+def validate_policy_keys(tax: Taxonomy, policy: "WorkspacePolicy", file: str = "policy.yml") -> None:
+    """Every category, use and subject policy.yml names must be a taxonomy key (a typo would silently
+    change what the checks find)."""
+    notice = policy.notice
+    for i, purpose in enumerate(notice.purposes):
+        for u in purpose.data_uses:
+            tax.check("data_use", u, file, f"notice.purposes.{i}.data_uses")
+        for c in purpose.data_categories:
+            tax.check("data_category", c, file, f"notice.purposes.{i}.data_categories")
+    for c in notice.disclosed_categories:
+        tax.check("data_category", c, file, "notice.disclosed_categories")
+    for s in notice.subjects:
+        tax.check("data_subject", s, file, "notice.subjects")
+    for i, rule in enumerate(policy.retention):
+        for c in rule.categories:
+            tax.check("data_category", c, file, f"retention.{i}.categories")
+    for role, cats in policy.access.roles.items():
+        for c in cats:
+            tax.check("data_category", c, file, f"access.roles.{role}")
+    for c in policy.access.restricted_categories:
+        tax.check("data_category", c, file, "access.restricted_categories")
 
 
 def _manifest_documents(workspace: Any) -> list[tuple[str, dict]]:

@@ -167,3 +167,17 @@ def test_undeclared_dataset_reference_and_host_are_refused(tmp_path):
     folder = write(tmp_path / "b", {"a.yml": {"system": [system], "dataset": [DATASET]}})
     assert bad_line(folder) == ("manifests/a.yml: system zoho_crm: meta.hosted_by names undeclared system 'zoho_corporation' "
                                 "(no system 'zoho_corporation' in the manifests)")
+
+
+def test_a_misspelt_category_in_policy_yml_is_refused(tmp_path):
+    import shutil
+
+    from datamap.demo.generator import generate
+
+    ws = generate(tmp_path / "ws", subjects=100, seed=42)
+    text = (ws / "policy.yml").read_text(encoding="utf-8")
+    (ws / "policy.yml").write_text(text.replace("user.financial.bank_account: [finance", "user.financial.bank_acount: [finance"),
+                                   encoding="utf-8")
+    assert bad_line(ws) == ("policy.yml: access.restricted_categories: unknown data category 'user.financial.bank_acount' "
+                            "(did you mean 'user.financial.bank_account'?)")
+    shutil.rmtree(ws)
