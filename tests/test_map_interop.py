@@ -83,3 +83,22 @@ def test_fides_style_manifests_draw(tmp_path):
     written = draw_all(load_map(FIDES_DEMO), tmp_path, ["user.contact.email"])
     assert [p.name for p in written] == ["map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg"]
     assert all(p.stat().st_size > 5_000 for p in written)
+
+
+def test_export_keeps_a_workspaces_own_taxonomy_entries(tmp_path):
+    manifests = tmp_path / "in" / "manifests"
+    manifests.mkdir(parents=True)
+    (manifests / "taxonomy.yml").write_text(yaml.safe_dump({
+        "data_category": [{"fides_key": "user.contact.loyalty_card", "parent_key": "user.contact", "name": "Loyalty card"}],
+        "data_use": [{"fides_key": "marketing.loyalty", "parent_key": "marketing", "name": "Loyalty programme"}]}), encoding="utf-8")
+    (manifests / "s.yml").write_text(yaml.safe_dump({"system": [{
+        "fides_key": "shop", "system_type": "Application", "privacy_declarations": [{
+            "name": "Loyalty", "data_use": "marketing.loyalty", "data_subjects": ["customer"],
+            "data_categories": ["user.contact.loyalty_card"]}]}]}), encoding="utf-8")
+    before = load_map(tmp_path / "in")
+    write_manifests(before, tmp_path / "out" / "manifests", include_extensions=False)
+    after = load_map(tmp_path / "out")
+    assert {k: m.model_dump() for k, m in after.custom_taxonomy["data_category"].items()} == \
+        {k: m.model_dump() for k, m in before.custom_taxonomy["data_category"].items()}
+    assert sorted(after.custom_taxonomy["data_use"]) == ["marketing.loyalty"]
+    assert resources(after) == resources(before)
