@@ -467,3 +467,22 @@ def test_shipped_catalogue_has_every_claim():
         "quality.plaintext_credentials", "discovery.undeclared_personal_data", "notice.category_not_disclosed",
         "quality.duplicate_customer_number", "cookies.third_party_without_trial_click",
         "quality.trial_longer_than_14_days"}
+
+
+def test_charts_count_findings_per_claim_and_age_records_from_their_own_start(handmade_run):
+    from datamap.audit.charts import findings_by_claim, findings_chart, retention_ages, retention_chart
+
+    handmade, run = handmade_run
+    counts = findings_by_claim(run)
+    assert counts["P05"] == {"critical": 0, "high": 0, "medium": 2, "low": 0}
+    assert counts["P11"] == {"critical": 1, "high": 0, "medium": 1, "low": 0}
+    ages = {(a.system, a.collection): a for a in retention_ages(run)}
+    leads = ages[("zoho_crm", "leads")]
+    # 2025-11-23 + P1Y = 2026-11-23 (365 days): on 2026-11-24 the record is 366/365 of its period old
+    assert sorted(round(s, 4) for s in leads.shares) == [round(84 / 365, 4), round(84 / 365, 4), 1.0, round(366 / 365, 4)]
+    assert leads.expired == 1
+    invoices = ages[("zoho_books", "invoices")]
+    # counted from the fiscal year end: 2018-12-31 and 2019-12-31, periods of 7 years
+    assert [round(s, 3) for s in invoices.shares] == [round(2885 / 2557, 3), round(2520 / 2557, 3)]
+    assert findings_chart(run).axes[0].get_title() == "Findings per claim and severity (as of 2026-11-24)"
+    assert retention_chart(run).axes[0].get_title() == "Age of records against their retention period"

@@ -75,6 +75,8 @@ class AuditRun:
     as_of: dt.date
     comparison: dict[str, Any] = field(default_factory=dict)
     docs_index: Path | None = None
+    store_path: Path | None = None
+    policy: Any = None
 
     @property
     def exit_code(self) -> int:
@@ -331,7 +333,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
     prev_name, prev = archive.latest_findings(out)
     comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
-    result = AuditRun(findings, results, claims, tmp, out, day, comparison)
+    result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy)
     manifest = {
         "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()),
         "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,

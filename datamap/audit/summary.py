@@ -61,3 +61,31 @@ def print_summary(run: Any, console: Any | None = None) -> None:
     console.print(f"run archived in {run.run_dir}", highlight=False)
     if run.docs_index:
         console.print(f"Data Docs: {run.docs_index}", highlight=False)
+
+
+def claim_table(run: Any) -> Any:
+    """The claim-by-claim table as a pandas DataFrame (for notebooks)."""
+    import pandas as pd
+
+    rows = claim_rows(run)
+    for row in rows:
+        row["reasons"] = "; ".join(row["reasons"])
+    return pd.DataFrame(rows, columns=["claim", "section", "status", "passed", "failed", "not_run", "findings",
+                                       "reasons", "text"]).set_index("claim")
+
+
+def worst_findings(run: Any, limit: int = 12) -> Any:
+    """The most severe findings with their pseudonymised evidence, as a pandas DataFrame."""
+    import json
+
+    import pandas as pd
+
+    from datamap.findings import SEVERITIES
+
+    ranked = sorted(run.findings, key=lambda f: (SEVERITIES.index(f.severity), f.claim, f.rule, f.system, f.record_key))
+    rows = [{"claim": f.claim, "rule": f.rule, "severity": f.severity, "system": f.system,
+             "record_key": f.record_key, "subject": f.subject_ref or "", "detail": f.detail,
+             "evidence": json.dumps(f.evidence, ensure_ascii=False, sort_keys=True, default=str)}
+            for f in ranked[:limit]]
+    return pd.DataFrame(rows, columns=["claim", "rule", "severity", "system", "record_key", "subject", "detail",
+                                       "evidence"])
