@@ -65,3 +65,18 @@ def test_map_policies_fill_placeholders_from_policy_yml():
     assert r.name == "notice.category_not_disclosed"
     assert r.data_subjects.values == ["customer", "prospect", "visitor"]
     assert r.data_categories.values[0] == "user.name" and r.data_categories.values[-1] == "system"
+
+
+def test_a_collections_own_subjects_replace_the_declarations_for_its_fields(tmp_path):
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    system = {"fides_key": "crm", "system_type": "Application", "dataset_references": ["crm"],
+              "privacy_declarations": [{"name": "Sales", "data_use": "sales", "data_subjects": ["customer"],
+                                        "data_categories": ["user.name"]}]}
+    dataset = {"fides_key": "crm", "collections": [
+        {"name": "users", "data_subjects": ["employee"], "fields": [{"name": "role", "data_categories": ["user.job_title"]}]},
+        {"name": "contacts", "fields": [{"name": "title", "data_categories": ["user.job_title"]}]}]}
+    (folder / "m.yml").write_text(yaml.safe_dump({"system": [system], "dataset": [dataset]}), encoding="utf-8")
+    dm = load_map(tmp_path)
+    found = evaluate_policy(dm, rule(("ANY", ["user.job_title"]), uses=("OTHER", []), subjects=("ANY", ["customer"])))
+    assert [v["element"] for v in found] == ["dataset crm.contacts.title"]
