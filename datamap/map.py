@@ -324,12 +324,17 @@ def _flows(dm: DataMap) -> dict[tuple[str, str], dict[str, Any]]:
 
     for key, system in sorted(dm.systems.items()):
         for flow in system.egress or []:
-            dst = USER if flow.type == "user" else flow.fides_key
-            add(key, dst, flow.data_categories, f"egress of {key}")
+            add(key, _flow_end(flow), flow.data_categories, f"egress of {key}")
         for flow in system.ingress or []:
-            src = USER if flow.type == "user" else flow.fides_key
-            add(src, key, flow.data_categories, f"ingress of {key}")
+            add(_flow_end(flow), key, flow.data_categories, f"ingress of {key}")
     return flows
+
+
+def _flow_end(flow: Any) -> str:
+    """A flow's other end: a system's fides_key, ``user``, or ``dataset:<key>`` (a dataset may share a system's key)."""
+    if flow.type == "user":
+        return USER
+    return f"dataset:{flow.fides_key}" if flow.type == "dataset" else flow.fides_key
 
 
 def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
@@ -406,8 +411,8 @@ def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
         for end in (src, dst):
             if end == USER and USER not in g:
                 g.add_node(USER, kind="source", key=USER, label="Data subjects")
-        a = USER if src == USER else node_id("system" if src in dm.systems else "dataset", src)
-        b = USER if dst == USER else node_id("system" if dst in dm.systems else "dataset", dst)
+        a = src if src == USER or src.startswith("dataset:") else node_id("system", src)
+        b = dst if dst == USER or dst.startswith("dataset:") else node_id("system", dst)
         g.add_edge(a, b, key="flows_to", categories=sorted(flow["categories"]), declared_by=flow["declared_by"])
     return g
 

@@ -181,3 +181,15 @@ def test_a_misspelt_category_in_policy_yml_is_refused(tmp_path):
     assert bad_line(ws) == ("policy.yml: access.restricted_categories: unknown data category 'user.financial.bank_acount' "
                             "(did you mean 'user.financial.bank_account'?)")
     shutil.rmtree(ws)
+
+
+def test_a_flow_into_a_dataset_stays_a_dataset_even_when_a_system_shares_its_key(tmp_path):
+    from datamap.map import node_id
+
+    system = {**SYSTEM, "egress": [{"fides_key": "zoho_crm", "type": "dataset", "data_categories": ["user.name"]}]}
+    dm = load_map(write(tmp_path, {"a.yml": {"system": [system], "dataset": [DATASET]}}))
+    assert dm.graph.has_edge(node_id("system", "zoho_crm"), node_id("dataset", "zoho_crm"), key="flows_to")
+    assert not dm.graph.has_edge(node_id("system", "zoho_crm"), node_id("system", "zoho_crm"), key="flows_to")
+    system = {**SYSTEM, "egress": [{"fides_key": "zoho_crn", "type": "dataset"}]}
+    folder = write(tmp_path / "b", {"a.yml": {"system": [system], "dataset": [DATASET]}})
+    assert bad_line(folder) == "manifests/a.yml: system zoho_crm: egress to undeclared dataset 'zoho_crn' (did you mean 'zoho_crm'?)"
