@@ -415,12 +415,13 @@ def message_id(value: Any) -> Any:
     return value
 
 
+_cached = functools.partial(functools.lru_cache, maxsize=1 << 16)  # one person's e-mail recurs on every invoice
 NORMALISERS = {
-    "email": identity.normalise_email,
-    "phone": identity.normalise_phone,
-    "iban": identity.normalise_iban,
-    "customer_number": identity.normalise_customer_number,
-    "name": identity.normalise_name,
+    "email": _cached()(identity.normalise_email),
+    "phone": _cached()(identity.normalise_phone),
+    "iban": _cached()(identity.normalise_iban),
+    "customer_number": _cached()(identity.normalise_customer_number),
+    "name": _cached()(identity.normalise_name),
 }
 
 
