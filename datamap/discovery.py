@@ -546,23 +546,12 @@ def evaluate(result: ScanResult) -> Score:
                  tuple(misses), tuple(wrong))
 
 
-def declared_fields(data_map: "DataMap | None", workspace: Workspace) -> dict[str, dict[str, tuple[str, ...]]]:
+def declared_fields(data_map: "DataMap") -> dict[str, dict[str, tuple[str, ...]]]:
     """``dataset.collection -> {field: categories}`` from the map's datasets (top-level fields)."""
-    datasets = data_map.datasets if data_map is not None else _datasets_from_manifests(workspace)
     out: dict[str, dict[str, tuple[str, ...]]] = {}
-    for key, dataset in datasets.items():
+    for key, dataset in data_map.datasets.items():
         for collection in dataset.collections:
             out[f"{key}.{collection.name}"] = {f.name: tuple(f.data_categories or ()) for f in collection.fields}
-    return out
-
-
-def _datasets_from_manifests(workspace: Workspace) -> dict[str, Any]:
-    from fideslang.models import Dataset
-
-    out = {}
-    for manifest in workspace.manifests:
-        for raw in manifest.documents.get("dataset") or []:
-            out[raw["fides_key"]] = Dataset.model_validate(raw)
     return out
 
 
@@ -608,6 +597,9 @@ def compare(detections: list[Detection], declared: dict[str, dict[str, tuple[str
         cats = fields.get(d.field)
         if d.personal and not cats:
             findings.append(_finding(d, system_of(data_map, d.dataset), cats))
+        elif d.personal and not any(c.startswith("user") for c in cats):
+            notes.append(Note(d.dataset, d.collection, d.field, "category_differs",
+                              f"declared {', '.join(cats)} only; the data looks like {d.category}"))
         elif cats and within_reach(cats) and any(c.startswith("user") for c in cats):
             if not d.sampled:
                 notes.append(Note(d.dataset, d.collection, d.field, "empty",
@@ -669,6 +661,10 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
 
         data_map = load_map(ws)
     result = ScanResult()
+    from datamap.workspace import unsourced_datasets
+
+    for problem in unsourced_datasets(ws):  # a dataset nobody says where to find is a source not read
+        result.errors[(problem.key or "", "")] = problem.line()
     read: set[tuple[str, str]] = set()
     for dataset, collection in collections(ws):
         try:
@@ -679,7 +675,7 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
             continue
         read.add((dataset, collection))
         result.detections += scan_frame(frame, dataset, collection, label)
-    declared = declared_fields(data_map, ws)
+    declared = declared_fields(data_map)
     for d in result.detections:
         fields = declared.get(f"{d.dataset}.{d.collection}", {})
         result.declared[d.key] = fields.get(d.field) if d.field in fields else None

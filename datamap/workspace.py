@@ -305,6 +305,29 @@ def load_workspace(root: str | os.PathLike[str]) -> Workspace:
     return Workspace(base, sources, policy, manifests)
 
 
+def unsourced_datasets(workspace: Workspace) -> list[BadInput]:
+    """The datasets of the map that no source in sources.yml describes: their data cannot be read.
+
+    A misspelt source name is the usual cause, so a source the map does not know is suggested.
+    """
+    import difflib
+
+    declared = {item.get("fides_key") for m in workspace.manifests for item in m.documents.get("dataset") or []
+                if isinstance(item, dict)}
+    strays = [name for name in workspace.sources.datasets if name not in declared]
+    problems = []
+    for manifest in workspace.manifests:
+        for item in manifest.documents.get("dataset") or []:
+            name = item.get("fides_key") if isinstance(item, dict) else None
+            if isinstance(name, str) and name not in workspace.sources.datasets:
+                close = difflib.get_close_matches(name, strays, n=1)
+                hint = (f"sources.yml has datasets.{close[0]}: a misspelling?" if close
+                        else f"add datasets.{name} to sources.yml with where its data lives")
+                problems.append(BadInput(manifest.relpath, f"dataset {name}",
+                                         "no source in sources.yml describes this dataset", hint))
+    return problems
+
+
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
