@@ -389,3 +389,9 @@ def test_planted_counts_grow_a_little_with_the_population(make_demo):
     assert small["retention.expired"] == 9 and large["retention.expired"] == 9 + 2
     assert small["quality.plaintext_credentials"] == 3 and large["quality.plaintext_credentials"] == 4
     assert small["access.review_overdue"] == large["access.review_overdue"] == 3
+
+
+def test_the_smallest_population_still_plants_every_case_and_stays_clean(make_demo):
+    root = make_demo(100, 1)
+    assert applied(root) == planted(root)
+    assert len(planted(root)) == len(planted(make_demo(300, 7)))
