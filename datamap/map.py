@@ -519,15 +519,19 @@ def flows(dm: DataMap, category: str) -> list[list[str]]:
     dm.taxonomy.check("data_category", category, None, None)
     g = flow_graph(dm, category)
     holders = set(where(dm, category)["systems"])
-    starts = {n for n in g if n == USER}
-    starts |= {n for n in g if n in holders and g.in_degree(n) == 0}
+    starts = {n for n in g if n == USER or (n in holders and g.in_degree(n) == 0)}
     paths: list[list[str]] = []
+
+    def walk(start: str) -> None:
+        for end in g:
+            if end != start:
+                paths.extend(list(p) for p in nx.all_simple_paths(g, start, end) if not _extends(p, g))
+
     for start in sorted(starts):
-        ends = [n for n in g if n != start and g.out_degree(n) == 0] + [n for n in g if n != start and g.out_degree(n) > 0]
-        for end in ends:
-            for path in nx.all_simple_paths(g, start, end):
-                if not _extends(path, g):
-                    paths.append(list(path))
+        walk(start)
+    on_paths = {n for p in paths for n in p}
+    for holder in sorted(holders & set(g) - on_paths):  # a cycle nothing feeds: start at each of its holders
+        walk(holder)
     for holder in sorted(holders - set(g)):  # kept where it is: a path of one system
         paths.append([holder])
     return sorted(paths)

@@ -193,3 +193,14 @@ def test_a_flow_into_a_dataset_stays_a_dataset_even_when_a_system_shares_its_key
     system = {**SYSTEM, "egress": [{"fides_key": "zoho_crn", "type": "dataset"}]}
     folder = write(tmp_path / "b", {"a.yml": {"system": [system], "dataset": [DATASET]}})
     assert bad_line(folder) == "manifests/a.yml: system zoho_crm: egress to undeclared dataset 'zoho_crn' (did you mean 'zoho_crm'?)"
+
+
+def test_flows_in_a_cycle_are_still_reported(tmp_path):
+    from datamap.map import flows
+
+    a = {**SYSTEM, "egress": [{"fides_key": "books", "type": "system", "data_categories": ["user.name"]}],
+         "ingress": [{"fides_key": "books", "type": "system", "data_categories": ["user.name"]}]}
+    b = {"fides_key": "books", "system_type": "Application", "privacy_declarations": [{
+        "name": "Invoices", "data_use": "finance", "data_subjects": ["customer"], "data_categories": ["user.name"]}]}
+    dm = load_map(write(tmp_path, {"a.yml": {"system": [a, b], "dataset": [DATASET]}}))
+    assert flows(dm, "user.name") == [["books", "zoho_crm"], ["zoho_crm", "books"]]
