@@ -135,3 +135,16 @@ def test_scan_cli_exits_1_on_undeclared_personal_data(sources_workspace, capsys)
     assert main(["scan", str(sources_workspace)]) == 1
     out, _ = capsys.readouterr()
     assert "critical discovery.undeclared_personal_data helpdesk zoho_desk.tickets.klant_bsn" in out
+
+
+def test_a_personal_column_declared_as_non_personal_is_a_note(sources_workspace):
+    manifest = sources_workspace / "manifests/datasets.yml"
+    text = manifest.read_text()
+    marker = "    - name: ticket_owner\n      data_categories:\n      - system.operations\n"
+    assert marker in text
+    manifest.write_text(text.replace(marker, marker + "    - name: klant_bsn\n      data_categories:\n      - system.operations\n"))
+    result = scan(sources_workspace)
+    assert "zoho_desk.tickets.klant_bsn" not in {f.record_key for f in result.findings}
+    notes = {(n.field, n.kind): n.detail for n in result.notes if n.dataset == "zoho_desk"}
+    assert notes == {("klant_bsn", "category_differs"): "declared system.operations only; the data looks like "
+                                                       "user.government_id.national_identification_number.bsn"}
