@@ -606,9 +606,9 @@ def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = N
     personal = [c for c in categories if is_personal(tax, c)]
     subjects = sorted({s for d in dm.systems[system].privacy_declarations for s in d.data_subjects})
     collections = [f"{ds}.{c.name}" for ds in _system_datasets(dm, system) for c in dm.datasets[ds].collections]
-    records = {c: (counts or {}).get(c) for c in collections} if counts is not None else {c: None for c in collections}
+    records = {c: (counts or {}).get(c) for c in collections}
     known = [n for n in records.values() if n is not None]
-    onward = [p for p in _onward_paths(dm, system)]
+    onward = _onward_paths(dm, system)
     reasons: list[str] = []
     high = {c: high_risk_reason(tax, c) for c in personal}
     high = {c: r for c, r in high.items() if r}
@@ -626,7 +626,7 @@ def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = N
                        "(collections without a count are not included)" if len(known) < len(records)
                        else f"{sum(known)} records in its {len(records)} collections are exposed")
     if onward:
-        recipients = sorted({p[-1] for p in onward})
+        recipients = sorted({n for p in onward for n in p[1:]})
         reasons.append(f"the data flows on to {', '.join(recipients)}: include them in the assessment")
     return {
         "system": system,
