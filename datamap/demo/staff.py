@@ -159,7 +159,7 @@ def write_staff(estate: Estate) -> None:
         if planted:
             key = email if system == "zoho_mail" else row["User Id"]
             estate.plant("P01", "access.non_employee_account", system, key,
-                         f"active account of {email}, who is not on the HR roster")
+                         f"active account of '{name}', who is not on the HR roster")
     for system, rows in per_system.items():
         write_users(root, system, rows)
     for user_id, (email, name, role, status, added, employee) in enumerate(portal_rows, start=1):
@@ -167,7 +167,7 @@ def write_staff(estate: Estate) -> None:
                                               clock.sql(clock.at(added, 10, 0))))
         if employee is None and status == "active":
             estate.plant("P01", "access.non_employee_account", "customer_portal", user_id,
-                         f"active portal admin {email} is a shared account, not an employee")
+                         f"active portal admin '{name}' is a shared account, not an employee")
     write_plain_csv(root / "governance/access_reviews.csv", ["system", "reviewed_on", "reviewer"], (
         {"system": s, "reviewed_on": clock.iso_date(d), "reviewer": r} for s, d, r in ACCESS_REVIEWS))
     for system, note in (("zoho_mail", "last review one day more than P1Y before as_of"),
