@@ -8,8 +8,16 @@ datasets, collections, fields, categories, uses and subjects. The queries take t
 and return plain data, networkx style:
 
 >>> dm = load_map("workspace/demo")                     # doctest: +SKIP
->>> where(dm, "user.contact")["systems"]                # doctest: +SKIP
-['customer_portal', 'zoho_books', 'zoho_crm', ...]
+>>> where(dm, "user.financial.bank_account")            # doctest: +SKIP
+{'category': 'user.financial.bank_account', 'systems': ['zoho_books'],
+ 'fields': {'zoho_books.customer_payments.bank_account': 'user.financial.bank_account'}}
+>>> flows(dm, "user.device.ip_address")                 # doctest: +SKIP
+[['zoho_salesiq', 'zoho_corporation']]
+
+Public API: ``load_map``, ``where``, ``flows``, ``external_recipients``, ``breach_impact``,
+``map_findings`` (docs/rules.md "Map level"), ``evaluate_policy`` (``fides evaluate`` semantics),
+``write_manifests`` / ``to_manifests`` (back to fideslang YAML), ``write_map_summary`` (one page
+plus drawings, for ``make audit``); drawings are in :mod:`datamap.draw`.
 """
 from __future__ import annotations
 
