@@ -63,6 +63,8 @@ class CollectionFormat:
     message_ids: tuple[str, ...] = ()
     identifiers: dict[str, str] = field(default_factory=dict)
     date_format: str = "%Y-%m-%d %H:%M:%S"
+    unique_key: bool = True
+    future_dates: tuple[str, ...] = ()
 
     @property
     def key_column(self) -> str | None:
@@ -108,6 +110,8 @@ def collection_format(product: str, collection: str) -> CollectionFormat:
         message_ids=tuple(entry.get("message_ids") or ()),
         identifiers=dict(entry.get("identifiers") or {}),
         date_format=default_format,
+        unique_key=entry.get("unique_key", True),
+        future_dates=tuple(entry.get("future_dates") or ()),
     )
 
 
@@ -122,6 +126,7 @@ class ResolvedSource:
     fmt: CollectionFormat
     timezone: str
     root: Path
+    latest: dt.date | None = None  # no date of this source may lie after it (None: not checked)
 
     @property
     def is_sql(self) -> bool:
@@ -213,7 +218,19 @@ def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) 
         fmt=collection_format(config.product, collection),
         timezone=workspace.sources.timezone,
         root=workspace.root,
+        latest=latest_possible_date(workspace),
     )
+
+
+def latest_possible_date(workspace: Workspace) -> dt.date:
+    """The last day a recorded event can fall on: today, or the audit's reference date if that is later.
+
+    A creation or contact time after it cannot have happened; such a record would escape every
+    period counted from that date (retention, deadlines), so it is refused rather than kept.
+    """
+    today = dt.date.today()
+    as_of = workspace.policy.as_of
+    return max(today, as_of) if as_of else today
 
 
 def collections(workspace: "Workspace | str | Path") -> list[tuple[str, str]]:
@@ -449,6 +466,13 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
             raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
                            f"date {values[i]!r} does not match the date format {fmt!r}",
                            f"set date_format in sources.yml {src.config_key}")
+        if src.latest is not None and _header(src, column) not in src.fmt.future_dates:
+            late = parsed > pd.Timestamp(src.latest + dt.timedelta(days=1))
+            if late.any():
+                i = late[late].index[0]
+                raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
+                               f"date {values[i]!r} lies in the future (after {src.latest.isoformat()})",
+                               "a record cannot be dated after the audit; check the export's date_format")
         out = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
         frame[column] = pd.Series([None if pd.isna(v) else v.strftime(out) for v in parsed],
                                   index=frame.index, dtype=object)
