@@ -272,8 +272,23 @@ def _load(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path]
         if src.kind == "message_trace":
             _trace_parts(conn, src.dataset, frame)
         rows += len(frame)
+    if src.fmt.key_column and src.fmt.unique_key and not mbox:
+        _check_unique_key(conn, src, tbl, src.fmt.key_column)
     _index_norms(conn, tbl)
     return rows
+
+
+def _check_unique_key(conn: "Connection", src: "ResolvedSource", tbl: str, key: str) -> None:
+    """Refuse a collection whose record key repeats: findings name records by key, so one would hide the other."""
+    dup = conn.exec_driver_sql(
+        f'SELECT CAST("{key}" AS TEXT), min(_row), max(_row) FROM "{tbl}" WHERE "{key}" IS NOT NULL '
+        f'GROUP BY "{key}" HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1').first()
+    if dup:
+        from datamap.sources import _header
+
+        value, first, second = dup
+        raise BadInput(src.label, f"row {second}, column {_header(src, key)}",
+                       f"record key {value!r} repeats row {first}", "each record must be exported once")
 
 
 def _index_norms(conn: "Connection", tbl: str) -> None:
