@@ -246,3 +246,23 @@ def parse_map(root: Path):
             datasets.append(Dataset.model_validate(item))
             dataset_files[item["fides_key"]] = rel
     return MapInput(org, systems, datasets, files, taxonomy_names(default_taxonomy()), dataset_files)
+
+
+PROBE = ('<script>window.addEventListener("load", () => {'
+         ' document.body.dataset.images = document.images.length;'
+         ' document.body.dataset.imagesShown = [...document.images].filter(i => i.complete && i.naturalWidth > 0).length;'
+         '});</script></body>')
+
+
+def images_shown(chromium_path: str, report: Path, tmp: Path) -> tuple[int, int]:
+    """(images in the page, images the browser decoded and laid out), from a test-only copy with a probe script."""
+    import re as _re
+
+    from datamap.report import chromium
+
+    probe = tmp / "probe.html"
+    probe.write_text(report.read_text(encoding="utf-8").replace("</body>", PROBE), encoding="utf-8")
+    dom = chromium(chromium_path, "--virtual-time-budget=5000", "--dump-dom", probe.resolve().as_uri()).stdout
+    body = _re.search(r'<body data-images="(\d+)" data-images-shown="(\d+)"', dom)
+    assert body, "the probe did not run"
+    return int(body.group(1)), int(body.group(2))

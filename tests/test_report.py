@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from register_fixture import FINDINGS, parse_map, write_run, write_workspace
+from register_fixture import FINDINGS, images_shown, write_run, write_workspace
 
 from datamap.identity import Pseudonymizer
 from datamap.report import (
@@ -158,6 +158,7 @@ def test_headless_chromium_displays_the_summary_and_figures(tmp_path, workspace)
     assert dom.returncode == 0, dom.stderr[-500:]
     assert '<section id="summary">' in dom.stdout and "Executive summary" in dom.stdout
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom.stdout)) == 5
+    assert images_shown(path, html, tmp_path) == (5, 5)  # every figure decoded and laid out by the browser
     shot = tmp_path / "report.png"
     result = chromium(path, f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", html.resolve().as_uri())
     assert result.returncode == 0 and shot.is_file(), result.stderr[-500:]
@@ -166,6 +167,13 @@ def test_headless_chromium_displays_the_summary_and_figures(tmp_path, workspace)
     # the summary's cards are painted: the 'held' card's green and the 'broken' card's red tint appear
     colours = {c for _, c in image.getcolors(maxcolors=1 << 20)}
     assert (0xE2, 0xF0, 0xD9) in colours and (0xFC, 0xE4, 0xD6) in colours
+
+
+@needs_chromium
+def test_the_image_probe_notices_a_figure_the_browser_cannot_show(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="data:image/png;base64,bm90IGEgcG5n"></body></html>')
+    assert images_shown(pdf_converter()[0], page, tmp_path) == (1, 0)
 
 
 @needs_chromium

@@ -11,6 +11,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from register_fixture import images_shown
+
 from datamap.register.ropa import write_register
 from datamap.report import chromium, pdf_converter, write_report
 
@@ -168,6 +170,7 @@ def test_demo_report_renders_in_headless_chromium(demo_report, tmp_path):
     assert dom.returncode == 0, dom.stderr[-500:]
     assert "Executive summary" in dom.stdout and "Annex: the register of processing activities" in dom.stdout
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom.stdout)) == 5
+    assert images_shown(path, html, tmp_path) == (5, 5)
     shot = tmp_path / "report.png"
     result = chromium(path, f"--screenshot={shot}", "--window-size=1280,1200", "--hide-scrollbars", html.resolve().as_uri())
     assert result.returncode == 0 and Image.open(shot).size == (1280, 1200)
