@@ -22,6 +22,11 @@ def demo_store(demo_workspace, tmp_path_factory):
     return stage(demo_workspace, path=tmp_path_factory.mktemp("store") / "store.sqlite")
 
 
+@pytest.fixture(scope="module")
+def demo_scan(demo_workspace):
+    return scan(demo_workspace)
+
+
 def csv_rows(path: Path) -> list[dict[str, str]]:
     """Read an export with the csv module alone (encoding and delimiter tried by hand)."""
     raw = path.read_bytes()
@@ -78,8 +83,8 @@ def test_crm_record_ids_are_digits_only(demo_store):
     assert count(demo_store, "SELECT count(*) FROM zoho_crm__deals WHERE record_id GLOB '*[^0-9]*'") == 0
 
 
-def test_discovery_finds_exactly_the_planted_undeclared_columns(demo_workspace):
-    result = scan(demo_workspace)
+def test_discovery_finds_exactly_the_planted_undeclared_columns(demo_workspace, demo_scan):
+    result = demo_scan
     assert result.errors == {}
     planted = json.loads((Path(demo_workspace) / "expected_findings.json").read_text())
     expected = sorted((p["system"], p["record_key"]) for p in planted if p["rule"] == "discovery.undeclared_personal_data")
@@ -89,8 +94,8 @@ def test_discovery_finds_exactly_the_planted_undeclared_columns(demo_workspace):
     assert {f.record_key: f.severity for f in result.findings}["zoho_desk.tickets.bsn"] == "critical"
 
 
-def test_detectors_reach_95_percent_precision_and_recall_on_the_demo_labels(demo_workspace):
-    score = evaluate(scan(demo_workspace))
+def test_detectors_reach_95_percent_precision_and_recall_on_the_demo_labels(demo_scan):
+    score = evaluate(demo_scan)
     assert score.in_reach >= 80  # the demo map labels that many columns with categories the detectors know
     assert score.precision >= 0.95, score.wrong
     assert score.recall >= 0.95, score.misses

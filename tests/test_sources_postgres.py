@@ -11,7 +11,7 @@ from datamap.store import stage
 from datamap.workspace import load_workspace
 from fixtures_pg import portal_to_postgres
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres")]  # one server, one worker
 
 PORTAL_TABLES = ("accounts", "trials", "cookie_log", "portal_users")
 
@@ -62,8 +62,21 @@ def test_a_postgresql_session_is_read_only_so_a_write_is_refused(pg_workspace):
         engine.dispose()
 
 
+def table_checksums(pg_workspace) -> dict[str, str]:
+    """md5 of every portal table's rows, read through a plain (not our) connection."""
+    import psycopg
+
+    url = load_workspace(pg_workspace).sources.datasets["customer_portal"].url
+    host, database = url.split("host=")[1], url.split("@/")[1].split("?")[0]
+    with psycopg.connect(host=host, user="postgres", dbname=database) as conn:
+        return {t: conn.execute(f'SELECT md5(coalesce(string_agg(x::text, \'|\' ORDER BY x::text), \'\')) FROM "{t}" x')
+                .fetchone()[0] for t in PORTAL_TABLES}
+
+
 def test_staging_from_postgresql_records_the_url_without_its_password(pg_workspace, pg_server):
+    before = table_checksums(pg_workspace)
     store = stage(pg_workspace, collections=[("customer_portal", t) for t in PORTAL_TABLES])
+    assert table_checksums(pg_workspace) == before
     assert store.errors() == {}
     assert {k[1]: s.rows for k, s in store.status.items()} == {"accounts": 2, "trials": 1, "cookie_log": 2, "portal_users": 1}
     prov = {p["tbl"]: p for p in store.provenance()}
