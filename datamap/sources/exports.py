@@ -78,6 +78,9 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
         raise BadInput(where, None, "no header row (the file is empty)")
     delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
     headers = next(csv.reader(io.StringIO(line), delimiter=delimiter))
+    if len(headers) == 1 and len(src.fmt.headers) > 1 and (other := detect_delimiter(line)) != delimiter:
+        raise BadInput(where, "line 1", f"the header does not split on the declared delimiter {delimiter!r} "
+                       f"but on {other!r}", f"fix delimiter: in sources.yml {src.config_key}, or leave it auto")
     columns = map_headers(headers, src, where)
     _check_not_cut_off(path, encoding, delimiter, len(headers), where)
     reader = pd.read_csv(
