@@ -225,29 +225,6 @@ def write_run(out: Path, run_id: str = "20261124T090000Z", findings: list[dict] 
     return run
 
 
-def parse_map(root: Path):
-    """Parse the fixture's manifests with fideslang's models (until datamap.map.load_map is used)."""
-    from fideslang.models import Dataset, Organization, System
-
-    from datamap.register.model import MapInput, taxonomy_names
-    from datamap.taxonomy import default_taxonomy
-
-    files, dataset_files, org, systems, datasets = {}, {}, None, [], []
-    for path in sorted((root / "manifests").glob("*.yml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        rel = f"manifests/{path.name}"
-        for item in data.get("organization", []):
-            org = Organization.model_validate(item)
-            files[org.fides_key] = rel
-        for item in data.get("system", []):
-            systems.append(System.model_validate(item))
-            files[item["fides_key"]] = rel
-        for item in data.get("dataset", []):
-            datasets.append(Dataset.model_validate(item))
-            dataset_files[item["fides_key"]] = rel
-    return MapInput(org, systems, datasets, files, taxonomy_names(default_taxonomy()), dataset_files)
-
-
 PROBE = ('<script>window.addEventListener("load", () => {'
          ' document.body.dataset.images = document.images.length;'
          ' document.body.dataset.imagesShown = [...document.images].filter(i => i.complete && i.naturalWidth > 0).length;'

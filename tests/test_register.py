@@ -6,10 +6,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from register_fixture import SYSTEMS, parse_map, write_run, write_workspace
+from register_fixture import SYSTEMS, write_run, write_workspace
 
 from datamap.register.html import render_markdown, render_register_html
-from datamap.register.model import build_register, question_catalogue
+from datamap.register.model import build_register, load_map_input, question_catalogue
 from datamap.register.run import latest_run
 from datamap.register.terms import catalogue
 from datamap.register.xlsx import write_xlsx
@@ -32,7 +32,8 @@ ART30_NL = [
 def _register(tmp_path: Path, lang: str = "en", systems: list[dict] | None = None, with_run: bool = True):
     root = write_workspace(tmp_path / "ws", systems=systems)
     run = latest_run(write_run(tmp_path / "audit").parents[1]) if with_run else None
-    return build_register(parse_map(root), load_workspace(root).policy, run, lang)
+    ws = load_workspace(root)
+    return build_register(load_map_input(ws), ws.policy, run, lang)
 
 
 def _sheet_rows(path: Path, sheet: str) -> list[dict[str, object]]:
@@ -82,6 +83,12 @@ def test_register_values_are_the_ones_declared_in_the_manifests(tmp_path):
     assert crm["In adherence with the retention policy?"] == "✗ no: 3 records past their period"
     assert invoicing["In adherence with the retention policy?"] == "✓ yes: no record past its period"
     assert crm["Technical and organisational security measures"] == "✓ SSO with MFA; role-based access; EU data centre; https://apora.nl/security"
+    # Art. 33/34 from the map's breach impact: bank data makes a breach one to tell the subjects of
+    assert invoicing["Breach notification and record (Art. 33)"] == (
+        "report to the Autoriteit Persoonsgegevens within 72 hours unless unlikely to result in a risk (Art. 33); "
+        "tell the subjects without undue delay: high-risk data (user.financial.bank_account) (Art. 34)")
+    assert crm["Last reviewed (when, by whom)"] == (
+        "checked by audit run 20261124T090000Z (reference date 2026-11-24); no review by a person declared")
     assert crm["Records held (live)"] == "zoho_crm: 120"
     assert invoicing["Records held (live)"] == "zoho_books: 300"
 

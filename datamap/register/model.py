@@ -46,6 +46,7 @@ class MapInput:
     files: dict[str, str] = field(default_factory=dict)  # organization/system fides_key -> manifest relpath
     names: dict[str, str] = field(default_factory=dict)  # taxonomy key -> human name
     dataset_files: dict[str, str] = field(default_factory=dict)  # dataset fides_key -> manifest relpath
+    datamap: Any = None  # the datamap.map.DataMap it came from, for the map's queries (breach impact)
 
     def system(self, key: str) -> System | None:
         return next((s for s in self.systems if s.fides_key == key), None)
@@ -74,7 +75,7 @@ def map_input_from_datamap(dm: Any) -> MapInput:
     files = {key: rel for (kind, key), rel in dm.provenance.items() if kind in ("organization", "system")}
     dataset_files = {key: rel for (kind, key), rel in dm.provenance.items() if kind == "dataset"}
     return MapInput(org, list(dm.systems.values()), list(dm.datasets.values()), files, taxonomy_names(dm.taxonomy),
-                    dataset_files)
+                    dataset_files, dm)
 
 
 def load_map_input(workspace: Any) -> MapInput:
@@ -819,16 +820,35 @@ def col_consent_record(ctx: _Context, act: _Activity) -> Cell:
 
 
 def col_breach_record(ctx: _Context, act: _Activity) -> Cell:
+    """Whom a breach of this system must be reported to (the map's breach impact), and the breach register."""
     w = _where(ctx, act, "meta.breach_record", True)
-    return _cell(str((act.system.meta or {}).get("breach_record") or ""), declared=[w], where=w)
+    record = str((act.system.meta or {}).get("breach_record") or "")
+    parts = []
+    if ctx.map.datamap is not None:
+        from datamap.map import breach_impact
+
+        impact = breach_impact(ctx.map.datamap, act.system.fides_key)
+        if impact["notify_authority"]:
+            parts.append(ctx.t("value.breach_authority"))
+        if impact["notify_subjects"]:
+            parts.append(ctx.t("value.breach_subjects", categories=", ".join(impact["high_risk_categories"])))
+    parts.append(f"{ctx.t('value.breach_register')}: {record}" if record else "")
+    declared = [w] + ([_where(ctx, act, "privacy_declarations.data_categories", True)] if parts[:-1] else [])
+    return _cell(_join(parts), declared=declared, where=w)
 
 
 def col_last_review(ctx: _Context, act: _Activity) -> Cell:
+    """A person's review when the map declares one; else the audit run that last checked the entry."""
     meta = act.system.meta or {}
     w = _where(ctx, act, "meta.last_reviewed", True)
     when, who = meta.get("last_reviewed"), meta.get("reviewed_by")
-    value = f"{when} {ctx.t('value.by')} {who}" if when and who else str(when or "")
-    return _cell(value, declared=[w], where=w)
+    if when:
+        return _cell(f"{when} {ctx.t('value.by')} {who}" if who else str(when), declared=[w])
+    if ctx.run is not None:
+        as_of = ctx.run.meta.get("as_of") or ""
+        return _cell(ctx.t("value.reviewed_by_audit", run=ctx.run.run_id, as_of=as_of), declared=[w],
+                     observed=[f"{ctx.t('label.audit_run')} {ctx.run.folder.name}"], where=w)
+    return _cell("", declared=[w], where=w)
 
 
 def col_records(ctx: _Context, act: _Activity) -> Cell:
