@@ -1,12 +1,15 @@
 """The audit on generated demo estates: exactly the planted violations, none of the near-misses.
 
 Matched on (rule, system, record_key) against the demo's ``expected_findings.json``, at two sizes
-and two seeds; and the honest third state when a source cannot be read.
+and two seeds (300 subjects seed 7 through the CLI, 1500 subjects seed 11 through the library);
+the honest third state when a source cannot be read; concurrent runs kept apart.
 """
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,23 +23,64 @@ def planted(workspace: Path) -> set[tuple[str, str, str]]:
     return {(c["rule"], c["system"], str(c["record_key"])) for c in cases}
 
 
+def found(out: Path) -> set[tuple[str, str, str]]:
+    return {(f["rule"], f["system"], f["record_key"]) for f in json.loads((out / "findings.json").read_text())}
+
+
+def copy_of(workspace: Path, tmp: Path) -> Path:
+    target = tmp / "ws"
+    shutil.copytree(workspace, target, ignore=shutil.ignore_patterns(".datamap"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def cli_run(demo_workspace, tmp_path_factory):
+    """``datamap audit`` once on a copy of the shared demo workspace (300 subjects, seed 7)."""
+    tmp = tmp_path_factory.mktemp("audit-cli")
+    workspace = copy_of(demo_workspace, tmp)
+    out = tmp / "out"
+    proc = subprocess.run([sys.executable, "-m", "datamap.cli", "audit", str(workspace), "--out", str(out),
+                           "--no-progress"], capture_output=True, text=True, timeout=600)
+    return workspace, out, proc
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("subjects,seed", [(300, 7), (1500, 11)])
-def test_audit_finds_every_planted_violation_and_nothing_else(make_demo, tmp_path, subjects, seed):
-    workspace = make_demo(subjects, seed)
-    run = run_audit(workspace, tmp_path / "out", progress=False, store_path=tmp_path / "store.sqlite")
-    found = {f.key for f in run.findings}
+def test_cli_audit_of_the_demo_finds_exactly_the_planted_cases(cli_run):
+    workspace, out, proc = cli_run
     expected = planted(workspace)
-    assert sorted(expected - found) == []   # recall 1.0: every planted case found
-    assert sorted(found - expected) == []   # precision 1.0: no near-miss and nothing else
-    assert [c.check for c in run.checks if c.status == "not_run"] == []
+    assert sorted(expected - found(out)) == []   # recall 1.0: every planted case, the subtle ones too
+    assert sorted(found(out) - expected) == []   # precision 1.0: none of the near-misses, nothing else
+    assert proc.returncode == 1
+
+
+@pytest.mark.slow
+def test_cli_prints_the_claim_summary_and_where_the_findings_are(cli_run):
+    _, out, proc = cli_run
+    text = proc.stdout
+    for claim in (f"P{n:02d}" for n in range(1, 17)):
+        assert claim in text
+    assert str(out / "findings.json") in text.replace("\n", "")
+    assert (out / "data_docs" / "index.html").is_file()
+    checks = json.loads((out / "checks.json").read_text())
+    assert [c["check"] for c in checks if c["status"] == "not_run"] == []
+
+
+@pytest.mark.slow
+def test_library_audit_of_a_larger_estate_finds_exactly_the_planted_cases(make_demo, tmp_path):
+    workspace = make_demo(1500, 11)
+    run = run_audit(workspace, tmp_path / "out", progress=False, store_path=tmp_path / "store.sqlite")
+    keys = {f.key for f in run.findings}
+    expected = planted(workspace)
+    assert sorted(expected - keys) == []
+    assert sorted(keys - expected) == []
     assert run.exit_code == 1
+    erasure = next(c for c in run.checks if c.check == "P08.erasure_propagated")
+    assert erasure.restricted and {r["tbl"] for r in erasure.restricted} == {"zoho_books__invoices"}
 
 
 @pytest.mark.slow
 def test_a_source_that_cannot_be_read_turns_exactly_its_checks_to_not_run(demo_workspace, tmp_path):
-    workspace = tmp_path / "ws"
-    shutil.copytree(demo_workspace, workspace, ignore=shutil.ignore_patterns(".datamap"))
+    workspace = copy_of(demo_workspace, tmp_path)
     (workspace / "hr" / "roster.csv").unlink()
     run = run_audit(workspace, tmp_path / "out", progress=False, store_path=tmp_path / "store.sqlite")
     not_run = {c.check for c in run.checks if c.status == "not_run"}
@@ -53,17 +97,40 @@ def test_a_source_that_cannot_be_read_turns_exactly_its_checks_to_not_run(demo_w
     assert sum(c["status"] == "not_run" for c in checks) == 18
 
 
+CONCURRENT = """
+import sys
+from pathlib import Path
+from datamap.audit import run_audit
+from datamap.audit.catalogue import DEFAULT_DIR
+import shutil, tempfile
+checks = Path(tempfile.mkdtemp())
+for claim in ("P06", "P15"):
+    shutil.copy(DEFAULT_DIR / f"{claim}.yml", checks / f"{claim}.yml")
+run = run_audit(sys.argv[1], sys.argv[2], progress=False, catalogue_dirs=[checks])
+sys.exit(run.exit_code)
+"""
+
+
 @pytest.mark.slow
-def test_datamap_audit_prints_the_claim_summary_and_where_the_findings_are(demo_workspace, tmp_path, capsys):
-    workspace = tmp_path / "ws"
-    shutil.copytree(demo_workspace, workspace, ignore=shutil.ignore_patterns(".datamap"))
-    code = main(["audit", str(workspace), "--out", str(tmp_path / "out"), "--no-progress"])
-    out = capsys.readouterr().out
-    assert code == 1
-    for claim in (f"P{n:02d}" for n in range(1, 17)):
-        assert claim in out
-    assert str(tmp_path / "out" / "findings.json") in out.replace("\n", "")
-    assert (tmp_path / "out" / "data_docs" / "index.html").is_file()
+def test_two_concurrent_audits_each_archive_a_whole_run(cli_run, tmp_path):
+    workspace, first_out, _ = cli_run   # its store is staged: both runs reuse it
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-c", CONCURRENT, str(workspace), str(out)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    codes = [p.wait(timeout=600) for p in procs]
+    assert codes == [1, 1]
+    runs = sorted((out / "runs").iterdir())
+    assert len(runs) == 2 and not [r for r in runs if r.name.startswith(".")]
+    expected = {k for k in found(first_out) if k[0] in ("quality.contract_without_customer_name",
+                                                       "cookies.third_party_without_trial_click",
+                                                       "quality.trial_longer_than_14_days")}
+    assert len(expected) == 9
+    for run in runs:
+        assert found(run) == expected
+        assert json.loads((run / "run.json").read_text())["findings"] == 9
+    assert found(out) == expected
+    later = json.loads((runs[1] / "comparison.json").read_text())
+    assert later["previous_run"] in (None, runs[0].name)
 
 
 def test_bad_as_of_is_one_line_and_exit_code_two(tmp_path, capsys):

@@ -310,51 +310,55 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
-    work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))
     try:
-        # The checks run on a private copy: the run's parameters never disturb a concurrent run.
-        store_copy = work / "store.sqlite"
-        with sqlite3.connect(staged.path) as src, sqlite3.connect(store_copy) as dst:
-            src.backup(dst)
-        with sqlite3.connect(store_copy) as db:
-            register_functions(db)
-            write_params(db, params)
-            build_retention_due(db, items, staged)
-        db.close()
-        sources = _provenance(store_copy)
-        from datamap.audit.validation import Validator
+        work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))
+        try:
+            # The checks run on a private copy: the run's parameters never disturb a concurrent run.
+            store_copy = work / "store.sqlite"
+            with sqlite3.connect(staged.path) as src, sqlite3.connect(store_copy) as dst:
+                src.backup(dst)
+            with sqlite3.connect(store_copy) as db:
+                register_functions(db)
+                write_params(db, params)
+                build_retention_due(db, items, staged)
+            db.close()
+            sources = _provenance(store_copy)
+            from datamap.audit.validation import Validator
 
-        validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-        results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
-        docs = validator.build_docs()
-        validator.close()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
-    prev_name, prev = archive.latest_findings(out)
-    comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
-    result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy)
-    manifest = {
-        "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()),
-        "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
-        "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
-        "findings": len(findings),
-        "sha256": {
-            "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
-            "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
-            "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
-            "catalogue": _catalogue_hashes(dirs, ws),
-            "sources": archive.hashes(_source_files(ws), ws.root),
-            "store": archive.sha256_file(staged.path),
-        },
-        "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
-    }
-    archive.write_json(tmp / "findings.json", [f.to_dict() for f in findings])
-    (tmp / "findings.csv").write_text(archive.findings_csv(findings), encoding="utf-8")
-    archive.write_json(tmp / "checks.json", [c.to_dict() for c in results])
-    archive.write_json(tmp / "comparison.json", comparison)
-    archive.write_json(tmp / "run.json", manifest)
-    run_dir = archive.publish_run(tmp, out, stamp)
+            validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
+            results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
+            docs = validator.build_docs()
+            validator.close()
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
+        prev_name, prev = archive.latest_findings(out)
+        comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
+        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy)
+        manifest = {
+            "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()),
+            "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
+            "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
+            "findings": len(findings),
+            "sha256": {
+                "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
+                "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
+                "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
+                "catalogue": _catalogue_hashes(dirs, ws),
+                "sources": archive.hashes(_source_files(ws), ws.root),
+                "store": archive.sha256_file(staged.path),
+            },
+            "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
+        }
+        archive.write_json(tmp / "findings.json", [f.to_dict() for f in findings])
+        (tmp / "findings.csv").write_text(archive.findings_csv(findings), encoding="utf-8")
+        archive.write_json(tmp / "checks.json", [c.to_dict() for c in results])
+        archive.write_json(tmp / "comparison.json", comparison)
+        archive.write_json(tmp / "run.json", manifest)
+        run_dir = archive.publish_run(tmp, out, stamp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # an interrupted run leaves no half run behind
+        raise
     for name in ("findings.json", "findings.csv", "checks.json", "comparison.json", "run.json"):
         archive.replace_file(run_dir / name, out / name)
     if (run_dir / "data_docs").is_dir():
