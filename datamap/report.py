@@ -194,13 +194,6 @@ def chart_findings(results: list[ClaimResult], lang: str) -> Any | None:
     return fig
 
 
-def _store_path(ws: Workspace, run: AuditRun) -> Path | None:
-    for path in [run.folder / "store.sqlite", ws.root / ".datamap" / "store.sqlite"]:
-        if path.is_file():
-            return path
-    return None
-
-
 def _query(store: Path, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -415,7 +408,7 @@ def report_context(workspace: Workspace, run: AuditRun, lang: str, converter: st
 
     pseudo = Pseudonymizer(load_key(workspace.root))
     results = claim_results(run, pseudo.mask)
-    store = _store_path(workspace, run)
+    store = run.store
     summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked")}
     reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
     figures = []

@@ -191,9 +191,11 @@ PROVENANCE = [
 
 
 # ages on 2026-11-24: 0.5, 1.5, 2.0 and 4.8 years; one open lead without a date
-LEADS = [("4150868000000100001", "2026-05-26 10:00:00", 1), ("4150868000000100007", "2025-05-25 10:00:00", 7),
-         ("4150868000000100011", "2024-11-24 09:00:00", 11), ("4150868000000100012", "2022-02-01 12:00:00", 12),
-         ("4150868000000100013", None, 13)]
+LEADS = [("4150868000000100001", "2026-05-26 10:00:00", 1, "CRM Webform"),
+         ("4150868000000100007", "2025-05-25 10:00:00", 7, "CRM Webform"),
+         ("4150868000000100011", "2024-11-24 09:00:00", 11, "Import"),
+         ("4150868000000100012", "2022-02-01 12:00:00", 12, "CRM Webform"),
+         ("4150868000000100013", None, 13, None)]
 ROSTER = [("E1", "anna@apora.nl", "sales", None), ("E2", "bram@apora.nl", "finance", "2026-01-31"),
           ("E3", "cees@apora.nl", "sales", "2027-01-31")]
 CRM_USERS = [("u1", "Anna@Apora.nl", "anna@apora.nl", "Active"), ("u2", "bram@apora.nl", "bram@apora.nl", "Active"),
@@ -214,8 +216,8 @@ def write_run(out: Path, run_id: str = "20261124T090000Z", findings: list[dict] 
     con.execute("CREATE TABLE _provenance (tbl, dataset, collection, source, sha256, url, rows, read_at)")
     con.executemany("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)", PROVENANCE)
     # a few staged rows for the report's figures: lead ages, accounts against the roster
-    con.execute("CREATE TABLE zoho_crm__leads (record_id, last_activity_time, _row)")
-    con.executemany("INSERT INTO zoho_crm__leads VALUES (?,?,?)", LEADS)
+    con.execute("CREATE TABLE zoho_crm__leads (record_id, last_activity_time, _row, data_source)")
+    con.executemany("INSERT INTO zoho_crm__leads VALUES (?,?,?,?)", LEADS)
     con.execute("CREATE TABLE hr__roster (employee_id, email__norm, role, end_date)")
     con.executemany("INSERT INTO hr__roster VALUES (?,?,?,?)", ROSTER)
     con.execute("CREATE TABLE zoho_crm__users (user_id, email, email__norm, status)")

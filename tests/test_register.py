@@ -89,6 +89,9 @@ def test_register_values_are_the_ones_declared_in_the_manifests(tmp_path):
         "tell the subjects without undue delay: high-risk data (user.financial.bank_account) (Art. 34)")
     assert crm["Last reviewed (when, by whom)"] == (
         "checked by audit run 20261124T090000Z (reference date 2026-11-24); no review by a person declared")
+    # the source: the declared ingress, and what the records say of themselves (Zoho's Data Source)
+    assert crm["Source of the data"] == "Customer portal; leads: CRM Webform (3), Import (1)"
+    assert invoicing["Source of the data"] is None  # nothing declared, nothing recorded: an empty optional answer
     assert crm["Records held (live)"] == "zoho_crm: 120"
     assert invoicing["Records held (live)"] == "zoho_books: 300"
 

@@ -523,8 +523,17 @@ def col_source(ctx: _Context, act: _Activity) -> Cell:
     meta_source = (act.system.meta or {}).get("source")
     if meta_source:
         parts.append(str(meta_source))
+    observed = []
+    if ctx.run is not None:
+        # what the records themselves say (Zoho CRM's GDPR field "Data Source"), per collection
+        for ds in _datasets_of(act):
+            for table, counts in sorted(ctx.run.data_sources.items()):
+                if table.startswith(f"{ds}__"):
+                    seen = ", ".join(f"{value} ({n})" for value, n in counts)
+                    parts.append(f"{table.split('__', 1)[1]}: {seen}")
+                    observed.append(f"{ctx.t('label.audit_store')} {table}.data_source")
     w = _where(ctx, act, "ingress", True)
-    return _cell(_join(parts), declared=[w], where=w)
+    return _cell(_join(parts), declared=[w], observed=observed, where=w)
 
 
 def _flows(system: System, direction: str, decl: PrivacyDeclaration) -> list[Any]:

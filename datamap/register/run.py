@@ -7,6 +7,7 @@ read these files only; they never open a source.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,8 @@ class AuditRun:
     provenance: list[dict[str, Any]] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     comparison: dict[str, Any] = field(default_factory=dict)
+    store: Path | None = None
+    data_sources: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # table -> (Data Source, records)
 
     def rows_of_dataset(self, dataset: str) -> int | None:
         """Rows read from a dataset's sources in this run; None when nothing was read."""
@@ -51,22 +54,41 @@ def _read_json(path: Path, default: Any) -> Any:
         raise BadInput(str(path), f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
 
 
-def _store_provenance(folder: Path) -> list[dict[str, Any]]:
-    """Read ``_provenance`` from the run's audit store (read-only), if the run kept one."""
+def find_store(folder: Path, workspace_root: str | Path | None = None) -> Path | None:
+    """The audit store of a run: kept in the run folder, else the workspace's ``.datamap/store.sqlite``."""
     candidates = [folder / n for n in STORE_NAMES] + sorted(folder.glob("*.sqlite")) + sorted(folder.glob("*.db"))
+    if workspace_root is not None:
+        candidates.append(Path(workspace_root) / ".datamap" / "store.sqlite")
     for path in candidates:
-        if not path.is_file():
+        if path.is_file() and _read_store(path, "SELECT count(*) FROM _provenance") is not None:
+            return path
+    return None
+
+
+def _read_store(path: Path, sql: str) -> list[sqlite3.Row] | None:
+    """Run one read-only query on the store; None when the table or column is not there."""
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        con.row_factory = sqlite3.Row
+        return con.execute(sql).fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        con.close()
+
+
+def recorded_sources(store: Path) -> dict[str, list[tuple[str, int]]]:
+    """Per store table, how records say they entered it (Zoho's GDPR field *Data Source*), most first."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for row in _read_store(store, "SELECT name FROM sqlite_master WHERE type = 'table'") or []:
+        table = row[0]
+        if not re.fullmatch(r"[a-z0-9_]+", table):
             continue
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            con.row_factory = sqlite3.Row
-            rows = con.execute("SELECT * FROM _provenance").fetchall()
-            return [dict(r) for r in rows]
-        except sqlite3.DatabaseError:
-            continue
-        finally:
-            con.close()
-    return []
+        counts = _read_store(store, f'SELECT data_source, count(*) FROM "{table}" WHERE data_source IS NOT NULL '
+                                    "GROUP BY data_source ORDER BY count(*) DESC, data_source")
+        if counts:
+            out[table] = [(str(r[0]), int(r[1])) for r in counts]
+    return out
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -77,11 +99,6 @@ def _meta(folder: Path) -> dict[str, Any]:
     return {}
 
 
-def workspace_store_provenance(workspace_root: str | Path) -> list[dict[str, Any]]:
-    """``_provenance`` of the workspace's audit store (``.datamap/store.sqlite``), when the run kept none."""
-    return _store_provenance(Path(workspace_root) / ".datamap")
-
-
 def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> AuditRun:
     """Read one run folder (it holds ``checks.json``); row counts from its store or the workspace's."""
     base = Path(folder)
@@ -89,9 +106,8 @@ def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> Au
         raise BadInput(str(base), None, "not an audit run folder: no checks.json", "run `datamap audit` first")
     meta = _meta(base)
     listed = meta.get("provenance") if isinstance(meta.get("provenance"), list) else []
-    provenance = _store_provenance(base) or listed
-    if not provenance and workspace_root is not None:
-        provenance = workspace_store_provenance(workspace_root)
+    store = find_store(base, workspace_root)
+    provenance = listed or ([dict(r) for r in _read_store(store, "SELECT * FROM _provenance") or []] if store else [])
     return AuditRun(
         folder=base,
         run_id=str(meta.get("run") or meta.get("run_id") or base.name),
@@ -100,6 +116,8 @@ def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> Au
         provenance=provenance,
         meta=meta,
         comparison=dict(_read_json(base / "comparison.json", {}) or {}),
+        store=store,
+        data_sources=recorded_sources(store) if store else {},
     )
 
 
