@@ -130,7 +130,8 @@ INSERT INTO zoho_crm__users VALUES
   ('u2', 'Ext Partner', 'ext@partner.example', 'ext@partner.example', 'Sales', 'Active', 2),        -- not on the roster
   ('u3', 'Dee Parted', 'dee@apora.nl', 'dee@apora.nl', 'Sales', 'Active', 3),                        -- left 2026-11-10
   ('u4', 'Gra Ce', 'grace@apora.nl', 'grace@apora.nl', 'Sales', 'Active', 4),                        -- left 2026-11-17: grace ends on AS_OF
-  ('u5', 'Old Partner', 'old@partner.example', 'old@partner.example', 'Sales', 'Inactive', 5);       -- inactive
+  ('u5', 'Old Partner', 'old@partner.example', 'old@partner.example', 'Sales', 'Inactive', 5),       -- inactive
+  ('u6', 'Re Hired', 'rehired@apora.nl', 'rehired@apora.nl', 'Sales', 'Active', 6);                  -- left 2019, back since 2022
 CREATE TABLE zoho_books__users (user_id TEXT, full_name TEXT, email TEXT, email__norm TEXT, role TEXT, status TEXT, _row INTEGER);
 INSERT INTO zoho_books__users VALUES
   ('b1', 'Sam Sales', 'sam@apora.nl', 'sam@apora.nl', 'Staff', 'Active', 1),                         -- sales on bank data
@@ -176,7 +177,9 @@ INSERT INTO hr__roster VALUES
   ('E1', 'Sam Sales', 'sam@apora.nl', 'sam@apora.nl', 'sales', '2020-01-01', NULL, 1),
   ('E2', 'Dee Parted', 'Dee@Apora.nl', 'dee@apora.nl', 'sales', '2020-01-01', '2026-11-10', 2),
   ('E3', 'Gra Ce', 'grace@apora.nl', 'grace@apora.nl', 'sales', '2020-01-01', '2026-11-17', 3),
-  ('E4', 'Fin Ance', 'fin@apora.nl', 'fin@apora.nl', 'finance', '2020-01-01', NULL, 4);
+  ('E4', 'Fin Ance', 'fin@apora.nl', 'fin@apora.nl', 'finance', '2020-01-01', NULL, 4),
+  ('E5', 'Re Hired', 'rehired@apora.nl', 'rehired@apora.nl', 'sales', '2015-01-01', '2019-06-30', 5),
+  ('E6', 'Re Hired', 'rehired@apora.nl', 'rehired@apora.nl', 'sales', '2022-01-01', NULL, 6);
 CREATE TABLE governance__privacy_requests (request_id TEXT, type TEXT, subject_email TEXT, subject_email__norm TEXT,
   received TEXT, completed TEXT, extended INTEGER, details TEXT, _row INTEGER);
 INSERT INTO governance__privacy_requests VALUES
@@ -278,6 +281,8 @@ def status(run):
 
 
 def test_retention_counts_from_the_right_date_with_the_boundary_exact(handmade_run):
+    """Leads: 1 year after last activity (the lead active exactly a year ago is not past); invoices: 7 years
+    after the end of the invoice's fiscal year (an invoice of 1 January 2019 is kept to 2026-12-31)."""
     handmade, run = handmade_run
     assert keys(run, "retention.expired") == [
         ("retention.expired", "zoho_books", "INV-000001"),

@@ -45,6 +45,8 @@ class FindingSpec(_Model):
     subject_iban: str | None = None
     evidence: list[str] = Field(default_factory=list, description="columns kept as evidence (pseudonymised)")
     redact: list[str] = Field(default_factory=list, description="evidence columns whose value is never shown")
+    pseudonymise: list[str] = Field(default_factory=list,
+                                    description="evidence columns shown only as a keyed pseudonym (names, stale values)")
 
 
 class Check(_Model):

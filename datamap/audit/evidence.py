@@ -42,8 +42,14 @@ def row_finding(check: ResolvedCheck, row: dict[str, Any], pseudo: Pseudonymizer
     spec = check.spec.finding
     assert spec is not None
     safe = masked_row(row, pseudo, spec.redact)
+    for col in spec.pseudonymise:
+        if row.get(col) not in (None, ""):
+            safe[col] = pseudo.ref(str(row[col]), kind="value")
     raw_context = {**check.vars, **{k: _text(v) for k, v in row.items()}}
     safe_context = {**check.vars, **{k: _text(v) for k, v in safe.items()}}
+    for key in template_fields(spec.record_key):  # a record's own id is not personal data: never masked
+        if key in raw_context:
+            safe_context[key] = raw_context[key]
     table = fill(spec.source_table, raw_context) if spec.source_table else fill(check.spec.table or "", check.vars)
     evidence: dict[str, Any] = {"source": sources.get(table, table)}
     if spec.row and row.get(spec.row) is not None:

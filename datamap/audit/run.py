@@ -238,16 +238,62 @@ def _provenance(store: Path) -> dict[str, str]:
         return {}
 
 
+def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Finding]:
+    """Add the data row to evidence that names its record only by key (erasure leftovers, stale records)."""
+    from datamap.sources import collection_format
+
+    out = []
+    con = sqlite3.connect(store)
+    try:
+        for f in findings:
+            dataset = ws.sources.datasets.get(f.dataset or "")
+            if "row" in f.evidence or dataset is None or not f.collection:
+                out.append(f)
+                continue
+            key = collection_format(dataset.product, f.collection).key_column
+            table = f"{f.dataset}__{f.collection}"
+            if not key or not IDENTIFIER.match(key) or not IDENTIFIER.match(table):
+                out.append(f)
+                continue
+            try:
+                hit = con.execute(f'SELECT _row FROM "{table}" WHERE CAST("{key}" AS TEXT) = ? LIMIT 1',
+                                  (f.record_key,)).fetchone()
+            except sqlite3.Error:
+                hit = None
+            if hit is None:
+                out.append(f)
+                continue
+            evidence = {"source": f.evidence.get("source"), "row": hit[0],
+                        **{k: v for k, v in f.evidence.items() if k not in ("source", "row")}}
+            out.append(dataclasses.replace(f, evidence=evidence))
+    finally:
+        con.close()
+    return out
+
+
+def _dataset_of(ws: Workspace, system: str) -> str:
+    """The dataset a system's data lives in: its own key when sources.yml has it, else its first dataset reference."""
+    if system in ws.sources.datasets:
+        return system
+    for manifest in ws.manifests:
+        for item in manifest.documents.get("system") or []:
+            if isinstance(item, dict) and item.get("fides_key") == system and item.get("dataset_references"):
+                return str(item["dataset_references"][0])
+    return system
+
+
 def retention_items(ws: Workspace) -> list[dict[str, str]]:
     """One for_each item per retention rule: system, collection, store table, date column, record key."""
     from datamap.sources import collection_format
 
     items = []
     for rule in ws.policy.retention:
-        dataset = ws.sources.datasets.get(rule.system)
+        name = _dataset_of(ws, rule.system)
+        dataset = ws.sources.datasets.get(name)
         fmt = collection_format(dataset.product if dataset else "generic", rule.collection)
-        items.append({"system": rule.system, "collection": rule.collection, "date_column": rule.date_column,
-                      "table": f"{rule.system}__{rule.collection}", "key": fmt.key_column or "_row"})
+        items.append({"system": rule.system, "dataset": name, "collection": rule.collection,
+                      "date_column": rule.date_column, "table": f"{name}__{rule.collection}",
+                      "key": fmt.key_column or "_row"})
     return items
 
 
@@ -327,6 +373,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
             results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
+            findings = with_rows(findings, store_copy, ws)
             docs = validator.build_docs()
             validator.close()
         finally:
