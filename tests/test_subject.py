@@ -130,6 +130,17 @@ POLICY = {
 }
 
 
+# Where each dataset would live (the store below is built by hand, so these files are never read).
+SOURCES = {
+    "zoho_crm": {"product": "zoho_crm", "collections": {"contacts": {"file": "exports/zoho_crm/Contacts.csv"},
+                                                        "deals": {"file": "exports/zoho_crm/Deals.csv"}}},
+    "zoho_desk": {"product": "zoho_desk", "collections": {"tickets": {"file": "exports/zoho_desk/Tickets.csv"}}},
+    "zoho_books": {"product": "zoho_books", "collections": {"invoices": {"file": "exports/zoho_books/Invoices.csv"}}},
+    "customer_portal": {"product": "customer_portal", "url": "sqlite:///portal/portal.db", "collections": {"accounts": {"table": "accounts"}}},
+    "governance": {"product": "governance", "collections": {"privacy_requests": {"file": "governance/privacy_requests.csv"}}},
+}
+
+
 def _normalised(kind: str, value):
     from datamap.identity import normalise_customer_number, normalise_email, normalise_name, normalise_phone
 
@@ -143,7 +154,7 @@ def estate(tmp_path_factory):
     (root / "manifests").mkdir()
     (root / "manifests" / "map.yml").write_text(yaml.safe_dump({
         "organization": [{"fides_key": "apora", "name": "Apora B.V."}], "system": SYSTEMS, "dataset": DATASETS}))
-    (root / "sources.yml").write_text(yaml.safe_dump({"version": 1, "datasets": {}}))
+    (root / "sources.yml").write_text(yaml.safe_dump({"version": 1, "datasets": SOURCES}))
     (root / "policy.yml").write_text(yaml.safe_dump(POLICY))
     db = root / "store.sqlite"
     con = sqlite3.connect(db)
