@@ -491,3 +491,46 @@ def test_charts_count_findings_per_claim_and_age_records_from_their_own_start(ha
     assert [round(s, 3) for s in invoices.shares] == [round(2885 / 2557, 3), round(2520 / 2557, 3)]
     assert findings_chart(run).axes[0].get_title() == "Findings per claim and severity (as of 2026-11-24)"
     assert retention_chart(run).axes[0].get_title() == "Age of records against their retention period"
+
+
+OWN_CHECK = """
+claim: P17
+section: "internal policy"
+text: Every lead in the CRM has an e-mail address, or it cannot be answered or erased.
+checks:
+  - id: leads_have_email
+    name: Leads without an e-mail address
+    rule: quality.lead_without_email
+    severity: low
+    kind: sql
+    table: zoho_crm__leads
+    query: "SELECT record_id, _row FROM {batch} WHERE email__norm IS NULL"
+    finding:
+      system: zoho_crm
+      dataset: zoho_crm
+      collection: leads
+      record_key: "{record_id}"
+      detail: "lead {record_id} has no e-mail address"
+"""
+
+
+def test_a_privacy_officer_adds_a_check_by_adding_yaml(handmade):
+    extra = handmade["ws"] / "checks"
+    extra.mkdir()
+    (extra / "P17.yml").write_text(OWN_CHECK)
+    run = run_audit(handmade["ws"], handmade["out"], progress=False, staged=handmade["staged"],
+                    catalogue_dirs=[handmade["checks"], extra])
+    assert keys(run, "quality.lead_without_email") == [("quality.lead_without_email", "zoho_crm", "4150868000000100003")]
+    assert status(run)["P17.leads_have_email"] == "failed"
+
+
+def test_a_finding_template_naming_a_missing_column_makes_the_check_not_run(handmade):
+    extra = handmade["ws"] / "checks"
+    extra.mkdir()
+    (extra / "P17.yml").write_text(OWN_CHECK.replace('record_key: "{record_id}"', 'record_key: "{lead_id}"'))
+    run = run_audit(handmade["ws"], handmade["out"], progress=False, staged=handmade["staged"],
+                    catalogue_dirs=[extra])
+    check = next(c for c in run.checks if c.check == "P17.leads_have_email")
+    assert (check.status, check.reason) == ("not_run", "checks/P17.yml: checks.leads_have_email.finding names "
+                                                       "column(s) lead_id that the query does not return")
+    assert run.exit_code == 2

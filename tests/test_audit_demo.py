@@ -137,3 +137,23 @@ def test_bad_as_of_is_one_line_and_exit_code_two(tmp_path, capsys):
     code = main(["audit", str(tmp_path), "--out", str(tmp_path / "out"), "--as-of", "24-11-2026"])
     assert code == 2
     assert capsys.readouterr().err.strip() == "error: --as-of: not a date like 2026-11-24: '24-11-2026'"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_portal_checks_push_down_to_postgresql(demo_workspace, pg_server, tmp_path):
+    """In production the portal is PostgreSQL: the column checks run in it, with the same findings."""
+    from fixtures_pg import portal_to_postgres
+
+    workspace = copy_of(demo_workspace, tmp_path)
+    database = portal_to_postgres(pg_server, workspace / "portal" / "portal.db")
+    sources = (workspace / "sources.yml").read_text()
+    (workspace / "sources.yml").write_text(sources.replace("sqlite:///portal/portal.db", f'"{pg_server.url(database)}"'))
+    (workspace / "portal" / "portal.db").unlink()
+    run = run_audit(workspace, tmp_path / "out", progress=False, store_path=tmp_path / "store.sqlite")
+    status = {c.check: c.status for c in run.checks}
+    assert status["P11.credentials_hashed"] == "failed"
+    assert status["P14.portal_numbers_unique"] == "failed"
+    portal = {k for k in planted(workspace) if k[1] == "customer_portal"}
+    assert {f.key for f in run.findings if f.system == "customer_portal"} == portal
+    assert [c.check for c in run.checks if c.status == "not_run"] == []

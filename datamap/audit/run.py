@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from datamap.audit import archive
 from datamap.audit.catalogue import DEFAULT_DIR, IDENTIFIER, Claim, ResolvedCheck, expand, fill, load_catalogue
-from datamap.audit.evidence import row_finding
+from datamap.audit.evidence import row_columns, row_finding
 from datamap.audit.mapfacts import manifest_facts
 from datamap.audit.params import missing_params, policy_value, standard_params, write_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
@@ -468,6 +468,11 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
         return res, []
     except Exception as exc:  # noqa: BLE001 -- an engine error makes this one check not_run, never a pass
         res.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return res, []
+    absent = sorted(row_columns(check) - set(outcome.rows[0])) if outcome.rows else []
+    if absent:
+        res.reason = (f"{check.file}: checks.{spec.id}.finding names column(s) {', '.join(absent)} "
+                      "that the query does not return")
         return res, []
     found = [row_finding(check, row, pseudo, sources) for row in outcome.rows]
     res.rows_examined = outcome.rows_examined
