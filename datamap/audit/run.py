@@ -230,6 +230,16 @@ def _column_kwargs(check: ResolvedCheck, workspace: Workspace) -> dict[str, Any]
     return kwargs
 
 
+def _provenance_rows(store: Path) -> list[dict[str, Any]]:
+    """What every store table was read from (file or redacted URL, sha256, rows, time): kept with the run."""
+    try:
+        with sqlite3.connect(store) as db:
+            db.row_factory = sqlite3.Row
+            return [dict(r) for r in db.execute("SELECT * FROM _provenance ORDER BY tbl")]
+    except sqlite3.Error:
+        return []
+
+
 def _provenance(store: Path) -> dict[str, str]:
     try:
         with sqlite3.connect(store) as db:
@@ -369,6 +379,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 build_retention_due(db, items, staged)
             db.close()
             sources = _provenance(store_copy)
+            provenance = _provenance_rows(store_copy)
             from datamap.audit.validation import Validator
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
@@ -396,6 +407,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 "store": archive.sha256_file(staged.path),
             },
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
+            "provenance": provenance,
         }
         archive.write_json(tmp / "findings.json", [f.to_dict() for f in findings])
         (tmp / "findings.csv").write_text(archive.findings_csv(findings), encoding="utf-8")
