@@ -5,9 +5,6 @@ import base64
 import copy
 import io
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 from register_fixture import FINDINGS, images_shown, write_run, write_workspace
