@@ -272,6 +272,10 @@ def open_store(workspace: Workspace, path: str | os.PathLike[str] | None = None)
 
     staged = stage(workspace, path=path)
     staged.close()
+    errors = list(dict.fromkeys(staged.errors().values()))
+    if errors:  # an answer built without one source would look complete and miss the person's data there
+        more = f" (and {len(errors) - 1} more source(s) not read)" if len(errors) > 1 else ""
+        raise BadInput(None, None, errors[0] + more)
     return connect(staged.path)
 
 
