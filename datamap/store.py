@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS _provenance (tbl TEXT PRIMARY KEY, dataset TEXT, coll
 CREATE TABLE IF NOT EXISTS _staging (tbl TEXT PRIMARY KEY, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS identifiers_kind_value ON identifiers (kind, value);
-CREATE INDEX IF NOT EXISTS identifiers_tbl ON identifiers (tbl);
+CREATE INDEX IF NOT EXISTS identifiers_tbl_key ON identifiers (tbl, record_key);
 CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT);
 """
 
