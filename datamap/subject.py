@@ -322,12 +322,44 @@ def _identifiers_of(con: sqlite3.Connection, table: str, record_key: str) -> lis
     return [(r["kind"], r["value"]) for r in rows]
 
 
-def _names_by_record(con: sqlite3.Connection) -> dict[tuple[str, str], str]:
-    """Each record's name words joined (first and last name are separate identifiers)."""
+def _joined(rows: Iterable[sqlite3.Row]) -> dict[tuple[str, str], str]:
     names: dict[tuple[str, str], list[str]] = {}
-    for r in con.execute("SELECT tbl, record_key, value FROM identifiers WHERE kind = 'name' ORDER BY rowid"):
+    for r in rows:
         names.setdefault((r["tbl"], str(r["record_key"])), []).append(r["value"])
     return {k: " ".join(v) for k, v in names.items()}
+
+
+def _names_of(con: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """The name on each given record (first and last name are separate identifiers: joined).
+
+    One pass over each table's identifiers (the index is on ``tbl``), not one per record.
+    """
+    by_table: dict[str, list[str]] = {}
+    for table, rkey in keys:
+        by_table.setdefault(table, []).append(rkey)
+    rows: list[sqlite3.Row] = []
+    for table, rkeys in by_table.items():
+        for i in range(0, len(rkeys), 500):
+            chunk = rkeys[i:i + 500]
+            rows += con.execute(f"SELECT tbl, record_key, value FROM identifiers WHERE tbl = ? AND kind = 'name' "
+                                f"AND record_key IN ({', '.join('?' * len(chunk))}) ORDER BY rowid", (table, *chunk)).fetchall()
+    return _joined(rows)
+
+
+def _name_candidates(con: sqlite3.Connection, query: Iterable[str]) -> dict[tuple[str, str], str]:
+    """The names of records that share a word stem with the query (the fuzzy scoring runs on these only).
+
+    A stem is a word's first four letters without tussenvoegsels (``berg`` of ``van den Bergh``), so
+    spelling variants at the end of a word and diacritics still meet; a whole-table fuzzy scan would
+    not scale to a million subjects.
+    """
+    stems = sorted({w[:4] for name in query for w in name_tokens(name) if len(w) >= 3})
+    if not stems:
+        return {}
+    like = " OR ".join("value LIKE ?" for _ in stems)
+    rows = con.execute(f"SELECT DISTINCT tbl, record_key FROM identifiers WHERE kind = 'name' AND ({like})",
+                       [f"%{s}%" for s in stems]).fetchall()
+    return _names_of(con, [(r["tbl"], str(r["record_key"])) for r in rows])
 
 
 # --- finding the person ------------------------------------------------------------------------
@@ -353,11 +385,11 @@ def find(con: sqlite3.Connection, data_map: MapView, subject: Subject, own_domai
     """
     known = tables(con)
     evidence: dict[tuple[str, str], _Evidence] = {}
-    names = _names_by_record(con)
     for hit in _identifier_hits(con, subject.identifiers()):
         key = (hit["tbl"], str(hit["record_key"]))
         evidence.setdefault(key, _Evidence()).add(CONFIDENCE[hit["kind"]], f"{hit['kind']} equal")
     _expand(con, evidence, subject, tuple(d.lower() for d in own_domains))
+    names = _names_of(con, evidence)
     _guard_shared_phones(evidence, names, subject)
     profile = _profile(con, data_map, known, evidence)
     if subject.city:
@@ -366,6 +398,7 @@ def find(con: sqlite3.Connection, data_map: MapView, subject: Subject, own_domai
     # stand in for it (so a deal that names the person without an e-mail is still found).
     query = list(subject.names) or sorted({names[k] for k, ev in evidence.items() if ev.confidence >= DERIVED and k in names})
     label = "name" if subject.names else "name as on the matched records"
+    names.update(_name_candidates(con, query))
     scores: dict[str, float] = {}
     for key, full in names.items():
         if full not in scores:

@@ -250,6 +250,19 @@ def test_names_match_across_tussenvoegsels_diacritics_initials_and_order(a, b, s
     assert round(name_score(a, b)) == score
 
 
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_word = st.text(alphabet="abcdefghijklmnopqrstuvwxyzéëïöü", min_size=2, max_size=9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=_word, middle=st.sampled_from(["", "van ", "de ", "van der ", "ter "]), last=_word, other=_word)
+def test_name_score_is_symmetric_and_blind_to_case_and_word_order(first, middle, last, other):
+    name = f"{first} {middle}{last}"
+    assert name_score(name, f"{first} {other}") == name_score(f"{first} {other}", name)
+    assert name_score(name, f"{last.upper()}, {first.title()} {middle}".strip()) == 100
+
+
 def test_bad_identifier_is_bad_input():
     with pytest.raises(BadInput) as err:
         Subject.of(email=["not-an-address"])
