@@ -39,6 +39,26 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
+def undecodable(path: Path, encoding: str) -> str | None:
+    """Decode the whole file block by block; say where it fails, with the byte's position in the file."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    offset = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                position = offset - (len(exc.object) - len(block)) + exc.start  # the decoder may hold earlier bytes
+                return (f"'{exc.encoding}' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
+                        f"{position}: {exc.reason}")
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return f"'{exc.encoding}' codec can't decode the last bytes of the file: {exc.reason}"
+    return None
+
+
 def first_line(path: Path, encoding: str) -> str:
     """The header line (a quoted header may not span lines in a real export)."""
     with path.open("r", encoding=encoding, newline="") as handle:
@@ -70,10 +90,13 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
     from datamap.sources import map_headers
 
     try:
-        encoding = detect_encoding(path) if src.source.encoding == "auto" else src.source.encoding
-        line = first_line(path, encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
+        encoding = detect_encoding(path) if src.source.encoding == "auto" else codecs.lookup(src.source.encoding).name
+    except LookupError as exc:
         raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {exc}") from None
+    problem = undecodable(path, encoding) if src.source.encoding != "auto" else None  # the declaration wins: say so
+    if problem:
+        raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {problem}")
+    line = first_line(path, encoding)
     if not line.strip():
         raise BadInput(where, None, "no header row (the file is empty)")
     delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
