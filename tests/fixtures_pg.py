@@ -11,6 +11,7 @@ production types (integer keys, ``timestamp`` for the ``*_at`` columns).
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import glob
 import os
@@ -22,6 +23,7 @@ import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -62,9 +64,13 @@ def _as_postgres(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> PgServer:
-    """Start one PostgreSQL server for this test process (each xdist worker has its own) and stop it after."""
+@contextlib.contextmanager
+def running_server(settings: str = "-c shared_buffers=16MB -c max_connections=30") -> Iterator[PgServer]:
+    """Start a throwaway server on a unix socket in a fresh temp directory; stop and remove it after.
+
+    Used by the ``pg_server`` fixture and by the benchmark's PostgreSQL pushdown run
+    (``benchmarks/pushdown.py``), which passes larger ``settings``.
+    """
     bindir = postgres_bin()
     base = Path(tempfile.mkdtemp(prefix="datamap-pg-"))
     if os.geteuid() == 0:
@@ -75,7 +81,7 @@ def pg_server() -> PgServer:
     try:
         run([str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"])
         run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o",
-             f"-k {base} -c listen_addresses='' -F -c shared_buffers=16MB -c max_connections=30", "start"])
+             f"-k {base} -c listen_addresses='' -F {settings}", "start"])
     except subprocess.CalledProcessError as exc:
         log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
         shutil.rmtree(base, ignore_errors=True)
@@ -86,6 +92,13 @@ def pg_server() -> PgServer:
         subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """Start one PostgreSQL server for this test process (each xdist worker has its own) and stop it after."""
+    with running_server() as server:
+        yield server
 
 
 def portal_to_postgres(server: PgServer, sqlite_path: Path) -> str:
