@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from datamap.findings import SEVERITIES
-from datamap.register.run import AuditRun, load_run, run_folders
+from datamap.register.run import ArchivedRun, load_run, run_folders
 from datamap.register.terms import check_language, t
 from datamap.workspace import Workspace, load_workspace
 
@@ -34,7 +34,6 @@ MAX_FINDINGS_PER_CLAIM = 200
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
-SEVERITY_COLOURS = {"critical": "#7B0000", "high": "#C00000", "medium": "#F4B183", "low": "#FFE699"}
 
 # Candidates for identifiers inside free text; Pseudonymizer.mask decides what really is one.
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -134,7 +133,7 @@ def _severity_rank(finding: dict[str, Any]) -> int:
     return SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES)
 
 
-def claim_results(run: AuditRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM) -> list[ClaimResult]:
+def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM) -> list[ClaimResult]:
     """Group the run's checks and findings by claim, findings worst first, evidence pseudonymised."""
     texts = _claim_texts()
     ids = sorted({c.get("claim") for c in run.checks} | set(texts) | {f.get("claim") for f in run.findings},
@@ -173,27 +172,6 @@ def _new_figure(width: float, height: float) -> Any:
     return Figure(figsize=(width, height))
 
 
-def chart_findings(results: list[ClaimResult], lang: str) -> Any | None:
-    """Stacked bars: findings per claim, by severity."""
-    claims = [r for r in results if r.findings]
-    if not claims:
-        return None
-    fig = _new_figure(8, 3.2)
-    ax = fig.add_subplot()
-    left = [0] * len(claims)
-    labels = [r.claim for r in claims]
-    for sev in SEVERITIES:
-        counts = [r.by_severity.get(sev, 0) for r in claims]
-        ax.barh(labels, counts, left=left, color=SEVERITY_COLOURS[sev], label=sev, edgecolor="white")
-        left = [a + b for a, b in zip(left, counts)]
-    ax.invert_yaxis()
-    ax.set_xlabel(t("report.count", lang))
-    ax.set_title(t("report.chart_findings", lang), fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
 def _query(store: Path, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
     con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     try:
@@ -208,51 +186,24 @@ def _tables(store: Path) -> set[str]:
     return {r[0] for r in _query(store, "SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
-def _as_date(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        return None
+def audit_charts(workspace: Workspace, run: ArchivedRun) -> tuple[Any, Any]:
+    """The audit's own charts (findings per claim and severity; record age against the retention period).
 
+    ``datamap.audit.charts`` draws from the in-memory run; an archived run is read back into that shape.
+    """
+    from types import SimpleNamespace
 
-def retention_ages(ws: Workspace, store: Path | None) -> list[tuple[str, list[float], float]]:
-    """Per retention rule: the age in years of each dated record, and the period in years."""
-    from datamap.workspace import parse_duration
+    from datamap.audit.charts import findings_chart, retention_chart
+    from datamap.audit.catalogue import load_catalogue
+    from datamap.findings import Finding
 
-    if store is None:
-        return []
-    tables = _tables(store)
-    as_of = ws.policy.reference_date()
-    out = []
-    for rule in ws.policy.retention:
-        table = f"{rule.system}__{rule.collection}"
-        if table not in tables or not re.fullmatch(r"[a-z0-9_]+", rule.date_column):
-            continue
-        rows = _query(store, f'SELECT "{rule.date_column}" FROM "{table}" WHERE "{rule.date_column}" IS NOT NULL')
-        ages = [(as_of - d).days / 365.25 for d in (_as_date(r[0]) for r in rows) if d is not None]
-        delta = parse_duration(rule.period)
-        period = delta.years + delta.months / 12 + delta.days / 365.25
-        if ages:
-            out.append((f"{rule.system}.{rule.collection}", ages, period))
-    return out
-
-
-def chart_retention(data: list[tuple[str, list[float], float]], lang: str) -> Any | None:
-    """Box plots of record age per collection, with the retention period as a red mark."""
-    if not data:
-        return None
-    fig = _new_figure(8, 0.45 * len(data) + 1.2)
-    ax = fig.add_subplot()
-    labels = [d[0] for d in data]
-    ax.boxplot([d[1] for d in data], vert=False, showfliers=True, flierprops={"markersize": 2})
-    ax.set_yticks(range(1, len(data) + 1), labels, fontsize=8)
-    for i, (_, _, period) in enumerate(data, start=1):
-        ax.plot([period, period], [i - 0.4, i + 0.4], color="#C00000", linewidth=2)
-    ax.invert_yaxis()
-    ax.set_xlabel(t("report.years", lang))
-    ax.set_title(t("report.chart_retention", lang), fontsize=10)
-    fig.tight_layout()
-    return fig
+    fields = {f.name for f in dataclasses.fields(Finding)}
+    as_of = dt.date.fromisoformat(str(run.meta.get("as_of") or workspace.policy.reference_date()))
+    view = SimpleNamespace(
+        claims=load_catalogue(), findings=[Finding(**{k: v for k, v in f.items() if k in fields}) for f in run.findings],
+        store_path=run.store, policy=workspace.policy, as_of=as_of,
+    )
+    return findings_chart(view), retention_chart(view)
 
 
 def accounts_per_system(ws: Workspace, store: Path | None) -> dict[str, dict[str, int]]:
@@ -307,7 +258,7 @@ def chart_accounts(data: dict[str, dict[str, int]], lang: str) -> Any | None:
     return fig
 
 
-def finding_trend(run: AuditRun) -> list[tuple[str, dict[str, int]]]:
+def finding_trend(run: ArchivedRun) -> list[tuple[str, dict[str, int]]]:
     """Findings by severity in every archived run up to this one."""
     import json
 
@@ -326,13 +277,16 @@ def finding_trend(run: AuditRun) -> list[tuple[str, dict[str, int]]]:
 
 
 def chart_trend(data: list[tuple[str, dict[str, int]]], lang: str) -> Any | None:
+    """Findings by severity across the archived runs."""
+    from datamap.audit.charts import SEVERITY_COLOURS
+
     if not data:
         return None
     fig = _new_figure(8, 2.8)
     ax = fig.add_subplot()
     xs = list(range(len(data)))
     for sev in SEVERITIES:
-        ax.plot(xs, [d[1][sev] for d in data], marker="o", color=SEVERITY_COLOURS[sev], label=sev)
+        ax.plot(xs, [d[1][sev] for d in data], marker="o", color=SEVERITY_COLOURS[sev], label=sev)  # the audit's colours
     ax.set_xticks(xs, [d[0][:15] for d in data], rotation=30, fontsize=7, ha="right")
     ax.set_ylabel(t("report.count", lang))
     ax.set_title(t("report.chart_trend", lang), fontsize=10)
@@ -383,12 +337,12 @@ def html_to_pdf(html: Path, pdf: Path, converter: str) -> Path:
 # --- the report ----------------------------------------------------------------------------------
 
 
-def _sources(run: AuditRun) -> list[dict[str, Any]]:
+def _sources(run: ArchivedRun) -> list[dict[str, Any]]:
     return [{"source": p.get("source") or p.get("tbl"), "dataset": p.get("dataset"), "collection": p.get("collection"),
              "rows": p.get("rows"), "sha256": p.get("sha256"), "read_at": p.get("read_at")} for p in run.provenance]
 
 
-def _inputs(run: AuditRun) -> list[tuple[str, str]]:
+def _inputs(run: ArchivedRun) -> list[tuple[str, str]]:
     """(file, sha256) of everything the run judged, from run.json."""
     sha = run.meta.get("sha256") or run.meta.get("inputs") or {}
     out: list[tuple[str, str]] = []
@@ -400,7 +354,7 @@ def _inputs(run: AuditRun) -> list[tuple[str, str]]:
     return out
 
 
-def report_context(workspace: Workspace, run: AuditRun, lang: str, converter: str | None = None) -> dict[str, Any]:
+def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter: str | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain data (already pseudonymised)."""
     from datamap.identity import Pseudonymizer, load_key
     from datamap.register.html import render_register_html
@@ -411,10 +365,11 @@ def report_context(workspace: Workspace, run: AuditRun, lang: str, converter: st
     store = run.store
     summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked")}
     reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
+    findings_fig, retention_fig = audit_charts(workspace, run)
     figures = []
     for key, fig in (
-        ("report.chart_findings", chart_findings(results, lang)),
-        ("report.chart_retention", chart_retention(retention_ages(workspace, store), lang)),
+        ("report.chart_findings", findings_fig),
+        ("report.chart_retention", retention_fig),
         ("report.chart_accounts", chart_accounts(accounts_per_system(workspace, store), lang)),
         ("report.chart_trend", chart_trend(finding_trend(run), lang)),
     ):
@@ -443,7 +398,7 @@ def report_context(workspace: Workspace, run: AuditRun, lang: str, converter: st
     }
 
 
-def render_report(workspace: Workspace, run: AuditRun, lang: str = "en", converter: str | None = None) -> str:
+def render_report(workspace: Workspace, run: ArchivedRun, lang: str = "en", converter: str | None = None) -> str:
     """Render the report's HTML (Jinja2, autoescape on)."""
     from markupsafe import Markup
 

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable
 import yaml
 from fideslang.models import Dataset, Organization, PrivacyDeclaration, System
 
-from datamap.register.run import AuditRun
+from datamap.register.run import ArchivedRun
 from datamap.register.terms import duration, t, t_or
 from datamap.workspace import Policy
 
@@ -189,7 +189,7 @@ def question_catalogue() -> dict[str, Any]:
 class _Context:
     map: MapInput
     policy: Policy | None
-    run: AuditRun | None
+    run: ArchivedRun | None
     lang: str
 
     def t(self, key: str, **values: object) -> str:
@@ -221,7 +221,7 @@ def _finding_check(finding: dict[str, Any]) -> str:
     return str(finding.get("check") or finding.get("rule") or "")
 
 
-def _checks_for_rules(run: AuditRun, rules: Iterable[str]) -> list[dict[str, Any]]:
+def _checks_for_rules(run: ArchivedRun, rules: Iterable[str]) -> list[dict[str, Any]]:
     wanted = set(rules)
     return [c for c in run.checks if c.get("rule") in wanted]
 
@@ -971,7 +971,7 @@ def coverage(rows: list[Row], questions: list[dict[str, Any]]) -> list[Coverage]
     return table
 
 
-def build_register(map_input: MapInput, policy: Policy | None = None, run: AuditRun | None = None,
+def build_register(map_input: MapInput, policy: Policy | None = None, run: ArchivedRun | None = None,
                    lang: str = "en", generated: dt.datetime | None = None) -> Register:
     """Build the controller and processor registers, their gaps and the question coverage."""
     from datamap.register.terms import check_language

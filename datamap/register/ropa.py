@@ -10,14 +10,14 @@ from pathlib import Path
 
 from datamap.errors import BadInput
 from datamap.register.model import Register, build_register, load_map_input
-from datamap.register.run import AuditRun, latest_run
+from datamap.register.run import ArchivedRun, latest_run
 from datamap.register.terms import check_language
 from datamap.workspace import Workspace, load_workspace
 
 FORMATS = ("xlsx", "html", "md")
 
 
-def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None) -> AuditRun | None:
+def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None) -> ArchivedRun | None:
     """The latest run under the first of ``audit_dir`` that holds one (a run folder, or a folder with ``runs/``)."""
     if audit_dir is None:
         return None

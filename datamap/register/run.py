@@ -20,8 +20,8 @@ META_NAMES = ("run.json", "manifest.json", "provenance.json")
 
 
 @dataclass(frozen=True)
-class AuditRun:
-    """One archived audit run, as plain data."""
+class ArchivedRun:
+    """One archived audit run (a folder under runs/), as plain data; the in-memory run is datamap.audit.run.AuditRun."""
 
     folder: Path
     run_id: str
@@ -99,7 +99,7 @@ def _meta(folder: Path) -> dict[str, Any]:
     return {}
 
 
-def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> AuditRun:
+def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> ArchivedRun:
     """Read one run folder (it holds ``checks.json``); row counts from its store or the workspace's."""
     base = Path(folder)
     if not (base / "checks.json").exists():
@@ -108,7 +108,7 @@ def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> Au
     listed = meta.get("provenance") if isinstance(meta.get("provenance"), list) else []
     store = find_store(base, workspace_root)
     provenance = listed or ([dict(r) for r in _read_store(store, "SELECT * FROM _provenance") or []] if store else [])
-    return AuditRun(
+    return ArchivedRun(
         folder=base,
         run_id=str(meta.get("run") or meta.get("run_id") or base.name),
         checks=list(_read_json(base / "checks.json", [])),
@@ -133,7 +133,7 @@ def run_folders(folder: str | Path) -> list[Path]:
     return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "checks.json").exists())
 
 
-def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> AuditRun | None:
+def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> ArchivedRun | None:
     """The newest run under ``folder`` (run ids are UTC timestamps, so names sort by time)."""
     if folder is None:
         return None
