@@ -563,7 +563,8 @@ def explanation(workspace: Workspace, data_map: MapView, records: list[dict[str,
 
     tax = default_taxonomy()
     systems = sorted({r["system"] for r in records})
-    categories = sorted({c for r in records for f in r["fields"] for c in f["data_categories"]})
+    # personal data only: system.* categories (record ids, timestamps) say nothing about the person
+    categories = sorted({c for r in records for f in r["fields"] for c in f["data_categories"] if c.startswith("user")})
     uses = {d.get("data_use") for s in systems for d in data_map.systems.get(s, {}).get("privacy_declarations") or [] if isinstance(d, dict)}
     purposes = [
         {"key": p.key, "text": p.text, "legal_basis": p.legal_basis or "not stated in policy.yml"}
@@ -583,7 +584,11 @@ def explanation(workspace: Workspace, data_map: MapView, records: list[dict[str,
         meta = ext.get("meta") or {}
         if meta.get("eea") is False or ext.get("does_international_transfers"):
             transfers.append({"recipient": key, "country": meta.get("country"), "safeguard": ext.get("legal_basis_for_transfers")})
-    automated = sorted(u for u in uses if u and ("profiling" in u or "automated" in u))
+    automated = sorted(
+        f"{data_map.systems[s].get('name') or s}: {d.get('name') or d.get('data_use')} ({d.get('data_use')})"
+        for s in systems for d in data_map.systems.get(s, {}).get("privacy_declarations") or []
+        if isinstance(d, dict) and any(w in str(d.get("data_use")) for w in ("profiling", "automated"))
+    )
     org = data_map.organization
     return {
         "controller": {"name": org.get("name") or workspace.policy.organization,
@@ -668,6 +673,11 @@ def summary(document: dict[str, Any], language: str = "nl") -> str:
 
     env = jinja2.Environment(loader=jinja2.PackageLoader("datamap", "templates"), autoescape=False,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    from datamap.register.terms import t_or
+
+    # the register's translation catalogue words the Art. 6 bases (fideslang's spelling is the key)
+    env.filters["basis"] = lambda value: t_or(f"basis.{value}", language, str(value))
+    env.filters["listed"] = lambda value: ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
     return env.get_template(f"subject_summary_{language}.md.j2").render(doc=document, ex=document["explanation"])
 
 

@@ -13,7 +13,7 @@ import yaml
 from datamap.errors import BadInput
 from datamap.subject import (
     Subject, build_export, erasure_check, erasure_checks, find, name_score, read_map, request_log, request_status,
-    validate_export, write_export,
+    summary, validate_export, write_export,
 )
 from datamap.workspace import load_workspace
 
@@ -402,7 +402,11 @@ def test_demo_export_validates_and_says_where_his_crm_record_came_from(demo, tmp
     source = next(f["value"] for f in crm["records"][0]["fields"] if f["name"] == "data_source")
     assert source in doc["explanation"]["sources"]
     assert doc["explanation"]["complaint_authority"]["name"] == "Autoriteit Persoonsgegevens"
-    assert "marketing.advertising.profiling" in doc["explanation"]["automated_decisions"]  # SalesIQ declares it
+    assert doc["explanation"]["automated_decisions"] == [  # SalesIQ declares it; he is a SalesIQ visitor
+        "Zoho SalesIQ: Bezoekersprofielen voor advertenties (marketing.advertising.profiling)"]
+    assert not [c for c in doc["explanation"]["categories"] if not c["key"].startswith("user")]
+    assert "(grondslag: uitvoering van een overeenkomst (art. 6 lid 1 sub b))" in summary(doc, "nl")
+    assert "(legal basis: contract (Art. 6(1)(b)))" in summary(doc, "en")
     write_export(doc, tmp_path / "export")
     assert json.loads((tmp_path / "export" / "subject.json").read_text())["format"] == "datamap.subject_export/1"
 
