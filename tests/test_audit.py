@@ -394,6 +394,22 @@ def test_second_run_compares_with_the_first(handmade):
     assert len(comparison["persisting"]) == len(first.findings) - 1
 
 
+def test_two_concurrent_audits_each_archive_a_whole_run(handmade):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        runs = list(pool.map(lambda _: audit(handmade), range(2)))
+    folders = sorted((handmade["out"] / "runs").iterdir())
+    assert [f.name for f in folders] == sorted(r.run_dir.name for r in runs)   # two runs, no temporary leftovers
+    for folder in folders:
+        assert {tuple(k) for k in _keys_of(folder)} == set(keys(runs[0]))
+    assert {tuple(k) for k in _keys_of(handmade["out"])} == set(keys(runs[0]))
+
+
+def _keys_of(folder: Path) -> list[tuple[str, str, str]]:
+    return [(f["rule"], f["system"], f["record_key"]) for f in json.loads((folder / "findings.json").read_text())]
+
+
 def test_a_source_that_cannot_be_read_stops_exactly_its_checks(handmade):
     staged = handmade["staged"]
     broken = Staged(staged.path, {**staged.status, "hr__roster": "hr/roster.csv: file not found"})

@@ -2,7 +2,7 @@
 
 Matched on (rule, system, record_key) against the demo's ``expected_findings.json``, at two sizes
 and two seeds (300 subjects seed 7 through the CLI, 1500 subjects seed 11 through the library);
-the honest third state when a source cannot be read; concurrent runs kept apart.
+the honest third state when a source cannot be read; the portal checks pushed down to PostgreSQL.
 """
 from __future__ import annotations
 
@@ -95,42 +95,6 @@ def test_a_source_that_cannot_be_read_turns_exactly_its_checks_to_not_run(demo_w
     assert {f.key for f in run.findings} <= planted(workspace)
     checks = json.loads((tmp_path / "out" / "checks.json").read_text())
     assert sum(c["status"] == "not_run" for c in checks) == 18
-
-
-CONCURRENT = """
-import sys
-from pathlib import Path
-from datamap.audit import run_audit
-from datamap.audit.catalogue import DEFAULT_DIR
-import shutil, tempfile
-checks = Path(tempfile.mkdtemp())
-for claim in ("P06", "P15"):
-    shutil.copy(DEFAULT_DIR / f"{claim}.yml", checks / f"{claim}.yml")
-run = run_audit(sys.argv[1], sys.argv[2], progress=False, catalogue_dirs=[checks])
-sys.exit(run.exit_code)
-"""
-
-
-@pytest.mark.slow
-def test_two_concurrent_audits_each_archive_a_whole_run(cli_run, tmp_path):
-    workspace, first_out, _ = cli_run   # its store is staged: both runs reuse it
-    out = tmp_path / "out"
-    cmd = [sys.executable, "-c", CONCURRENT, str(workspace), str(out)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    codes = [p.wait(timeout=600) for p in procs]
-    assert codes == [1, 1]
-    runs = sorted((out / "runs").iterdir())
-    assert len(runs) == 2 and not [r for r in runs if r.name.startswith(".")]
-    expected = {k for k in found(first_out) if k[0] in ("quality.contract_without_customer_name",
-                                                       "cookies.third_party_without_trial_click",
-                                                       "quality.trial_longer_than_14_days")}
-    assert len(expected) == 9
-    for run in runs:
-        assert found(run) == expected
-        assert json.loads((run / "run.json").read_text())["findings"] == 9
-    assert found(out) == expected
-    later = json.loads((runs[1] / "comparison.json").read_text())
-    assert later["previous_run"] in (None, runs[0].name)
 
 
 def test_bad_as_of_is_one_line_and_exit_code_two(tmp_path, capsys):
