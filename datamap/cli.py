@@ -4,8 +4,10 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 
 from datamap.commands import app
+from datamap.errors import EXIT_CANNOT_RUN
 
 # In reading order of a privacy officer's day. Each module registers its command on ``app``.
 COMMANDS = ("demo", "map", "scan", "audit", "ropa", "subject", "inquiry", "notice", "all")
@@ -26,6 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
+    except KeyboardInterrupt:
+        print("error: interrupted; no run was archived half-written", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except Exception as exc:  # a bug, not bad input: show it, but never exit 1 ("findings")
+        traceback.print_exc()
+        print(f"error: internal error ({type(exc).__name__}); please report it with the lines above", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     return 0
 
 

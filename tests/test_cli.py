@@ -1,0 +1,49 @@
+"""The command line's promises: help at once, and exit codes that never confuse a crash with findings."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from datamap import cli
+from datamap.commands import app
+
+
+def test_help_lists_every_subcommand(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for name in cli.COMMANDS:
+        assert name in out
+
+
+def test_help_does_not_import_great_expectations_pandas_or_matplotlib():
+    code = ("import sys; from datamap import cli; cli._register(); "
+            "print(sorted(m for m in ('great_expectations', 'pandas', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_a_crash_exits_2_not_1_which_means_findings(monkeypatch, capsys):
+    @app.command("crash-for-test")
+    def crash() -> None:
+        raise RuntimeError("boom")
+
+    try:
+        assert cli.main(["crash-for-test"]) == 2
+        assert "internal error (RuntimeError)" in capsys.readouterr().err
+    finally:
+        app.registered_commands[:] = [c for c in app.registered_commands if c.name != "crash-for-test"]
+
+
+def test_an_unknown_subcommand_is_a_usage_error_with_exit_2():
+    assert cli.main(["no-such-command"]) == 2
+
+
+@pytest.mark.parametrize("args, line", [
+    (["audit", "/no/such/workspace"], "error: /no/such/workspace: workspace folder not found"),
+    (["map", "/no/such/workspace", "summary"], "error: /no/such/workspace: no manifests folder found"),
+])
+def test_a_missing_workspace_is_one_line_and_exit_2(args, line, capsys):
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [line]
