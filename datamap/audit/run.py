@@ -348,7 +348,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     from datamap.audit.params import as_param, register_functions
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     day = as_of or ws.policy.reference_date()
     dirs = catalogue_dirs if catalogue_dirs is not None else \
