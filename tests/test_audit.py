@@ -550,3 +550,39 @@ def test_a_finding_template_naming_a_missing_column_makes_the_check_not_run(hand
     assert (check.status, check.reason) == ("not_run", "checks/P17.yml: checks.leads_have_email.finding names "
                                                        "column(s) lead_id that the query does not return")
     assert run.exit_code == 2
+
+
+def test_more_unexpected_rows_than_ge_returns_at_once_are_all_found(handmade):
+    """GE hands back at most 200 unexpected rows per query; the runner pages through the rest."""
+    with sqlite3.connect(handmade["staged"].path) as db:
+        db.execute("CREATE TABLE zoho_crm__deals (record_id TEXT, deal_name TEXT, account_name TEXT, contact_name TEXT,"
+                   " stage TEXT, closing_date TEXT, _row INTEGER)")
+        db.executemany("INSERT INTO zoho_crm__deals VALUES (?, 'Offerte', '', NULL, 'Negotiation', '2026-12-01', ?)",
+                       [(f"41508680000002{n:05d}", n) for n in range(1, 451)])
+        db.execute("INSERT INTO zoho_crm__deals VALUES ('4150868000000300001', 'Lost', '', '', 'Closed Lost', NULL, 451)")
+    (handmade["checks"] / "P06.yml").write_bytes((DEFAULT_DIR / "P06.yml").read_bytes())
+    staged = Staged(handmade["staged"].path, {**handmade["staged"].status, "zoho_crm__deals": None})
+    (handmade["ws"] / "sources.yml").write_text((handmade["ws"] / "sources.yml").read_text().replace(
+        "users: {file: exports/CrmUsers.csv}}}", "users: {file: exports/CrmUsers.csv}, deals: {file: exports/Deals.csv}}}"))
+    run = audit(handmade, staged)
+    deals = keys(run, "quality.contract_without_customer_name")
+    assert len(deals) == 450 and len(set(deals)) == 450
+    assert deals[0] == ("quality.contract_without_customer_name", "zoho_crm", "4150868000000200001")
+    assert deals[-1] == ("quality.contract_without_customer_name", "zoho_crm", "4150868000000200450")
+    check = next(c for c in run.checks if c.check == "P06.deals_name_customer")
+    assert (check.rows_examined, check.findings) == (451, 450)
+
+
+def test_great_expectations_runs_without_analytics_or_progress_bars(tmp_path):
+    import os
+
+    from datamap.audit.validation import Validator
+
+    db = tmp_path / "s.sqlite"
+    sqlite3.connect(db).close()
+    validator = Validator(db, tmp_path / "docs", run_name="r")
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"
+    assert validator.context.config.analytics_enabled is False
+    bars = validator.context.variables.progress_bars
+    assert (bars.globally, bars.metric_calculations) == (False, False)
+    validator.close()

@@ -5,7 +5,11 @@ runs each check with Great Expectations and archives the run; see docs/design.md
 """
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# Great Expectations reads this once, when first imported: no usage analytics leave the machine.
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
 
 if TYPE_CHECKING:
     from datamap.audit.run import AuditRun, CheckResult
