@@ -765,6 +765,14 @@ def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapVi
                         tuple(certain), tuple(possible))
 
 
+def request_email(con: sqlite3.Connection, request_id: str, table: str = "governance__privacy_requests") -> str:
+    """The Subject Email a logged request names (a request id that is not in the log is bad input)."""
+    row = con.execute(f'SELECT subject_email FROM "{_ident(table)}" WHERE request_id = ?', (request_id,)).fetchone()
+    if row is None or not row["subject_email"]:
+        raise BadInput("governance/privacy_requests.csv", request_id, "no such request in the request log")
+    return str(row["subject_email"])
+
+
 def erasure_checks(con: sqlite3.Connection, workspace: Workspace, data_map: MapView,
                    table: str = "governance__privacy_requests") -> list[ErasureCheck]:
     """Check every completed erasure request of the request log."""

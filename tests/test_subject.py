@@ -491,3 +491,12 @@ def test_cli_erasure_check_exits_1_and_names_the_leftover(demo_copy, capsys):
     out = capsys.readouterr().out
     assert f"  leftover  {finding['system']:<16}" in out and finding["record_key"] in out
     assert email not in out
+    assert main(["subject", str(demo_copy), "--request", request_id, "--erasure-check"]) == 1
+    assert capsys.readouterr().out == out
+
+
+def test_cli_unknown_request_id_is_one_line_and_exit_2(demo_copy, capsys):
+    from datamap.cli import main
+
+    assert main(["subject", str(demo_copy), "--request", "REQ-9999"]) == 2
+    assert capsys.readouterr().err.strip() == "error: governance/privacy_requests.csv: REQ-9999: no such request in the request log"

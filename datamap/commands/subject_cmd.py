@@ -19,6 +19,7 @@ def subject(
     customer_number: List[str] = typer.Option([], "--customer-number", help="the person's customer number"),
     iban: List[str] = typer.Option([], "--iban", help="the person's bank account"),
     name: List[str] = typer.Option([], "--name", help="the person's name (fuzzy; needs corroboration)"),
+    request: Optional[str] = typer.Option(None, "--request", help="a request id of the log: its Subject Email is the person"),
     city: Optional[str] = typer.Option(None, "--city", help="where the person lives (corroborates a name)"),
     export: Optional[Path] = typer.Option(None, "--export", help="write the Art. 15/20 export (raw values) to this folder"),
     erasure_check: bool = typer.Option(False, "--erasure-check", help="after an erasure: what is left, what a legal duty keeps, whom to tell"),
@@ -37,6 +38,8 @@ def subject(
     if requests:
         for r in sr.request_log(con, ws):
             typer.echo(f"{r.request_id:<10} {r.type:<12} received {r.received}  deadline {r.deadline}  {r.status}")
+    if request:
+        email = [*email, sr.request_email(con, request)]
     if requests and not (email or phone or customer_number or iban or name):
         raise typer.Exit(EXIT_OK)
     person = sr.Subject.of(email=email, phone=phone, customer_number=customer_number, iban=iban, name=name, city=city)
@@ -54,7 +57,7 @@ def subject(
     if erasure_check:
         if not person.emails:
             raise BadInput(None, "--erasure-check", "needs --email", "the request log identifies the subject by e-mail")
-        check = sr.erasure_check(con, ws, dm, person.emails[0])
+        check = sr.erasure_check(con, ws, dm, person.emails[-1] if request else person.emails[0], request_id=request)
         typer.echo(f"erasure {'complete' if check.complete else 'INCOMPLETE'}: {len(check.leftovers)} leftover(s), {len(check.retained)} kept under a legal duty")
         for m in check.leftovers:
             typer.echo(f"  leftover  {m.system:<16} {m.collection:<18} {m.record_key}")
