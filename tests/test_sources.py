@@ -278,3 +278,20 @@ def test_the_read_only_sqlite_connection_string_refuses_writes_in_an_engine_buil
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM trials"))
     engine.dispose()
+
+
+def test_a_record_dated_on_a_day_after_today_and_the_audit_date_is_bad_input(sources_workspace):
+    import datetime as dt
+
+    latest = max(dt.date.today(), dt.date(2026, 11, 24))  # the fixture policy's as_of
+    path = sources_workspace / "exports/zoho_crm/Leads.csv"
+    original = path.read_text(encoding="utf-8-sig")
+    path.write_text(original.replace("2025-10-30 23:59:59", f"{latest} 23:59:59", 1), encoding="utf-8-sig")
+    assert rows(sources_workspace, "zoho_crm", "leads")[2]["created_time"] == f"{latest} 23:59:59"
+    late = latest + dt.timedelta(days=1)
+    path.write_text(original.replace("2025-10-30 23:59:59", f"{late} 00:00:00", 1), encoding="utf-8-sig")
+    with pytest.raises(BadInput) as err:
+        rows(sources_workspace, "zoho_crm", "leads")
+    assert err.value.line() == (f"exports/zoho_crm/Leads.csv: row 3, column Created Time: date '{late} 00:00:00' lies "
+                                f"in the future (after {latest}) (a record cannot be dated after the audit; check the "
+                                "export's date_format)")

@@ -467,7 +467,7 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
                            f"date {values[i]!r} does not match the date format {fmt!r}",
                            f"set date_format in sources.yml {src.config_key}")
         if src.latest is not None and _header(src, column) not in src.fmt.future_dates:
-            late = parsed > pd.Timestamp(src.latest + dt.timedelta(days=1))
+            late = parsed >= pd.Timestamp(src.latest + dt.timedelta(days=1))  # any time on a later day
             if late.any():
                 i = late[late].index[0]
                 raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
