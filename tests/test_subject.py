@@ -385,6 +385,17 @@ def test_the_namesake_is_only_a_low_confidence_candidate(demo):
         assert (m.confidence, m.reasons, m.is_subject) == (0.5, ("name 100/100 alone",), False)
 
 
+def test_his_name_and_city_alone_find_him_where_a_city_is_recorded_and_never_the_namesake(demo):
+    ws, dm, con, expected = demo
+    found = find(con, dm, Subject.of(name=["Jan-Willem van den Bergh"], city="Utrecht"))
+    assert sorted(m.collection for m in found) == ["contacts", "visitors"]  # the records that hold a city and this spelling
+    for spelling in expected["subject"]["spellings"]["name"]:
+        found = find(con, dm, Subject.of(name=[spelling], city=expected["subject"]["city"]))
+        assert found, spelling
+        assert all(m.confidence == 0.85 and m.reasons[0].endswith("and same city") for m in found)
+        assert {m.where()["record_key"] for m in found} <= {r["record_key"] for r in expected["records"]}
+
+
 def test_his_email_in_any_spelling_finds_all_but_the_payment_that_holds_only_his_iban(demo):
     ws, dm, con, expected = demo
     for spelling in expected["subject"]["spellings"]["email"]:
