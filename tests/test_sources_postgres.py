@@ -27,9 +27,9 @@ def pg_workspace(sources_workspace, pg_server, monkeypatch):
     return sources_workspace
 
 
-def frame(ws_root, table: str) -> pd.DataFrame:
+def frame(ws_root, table: str, chunksize: int = 1) -> pd.DataFrame:
     ws = load_workspace(ws_root)
-    return pd.concat(list(read_collection(ws, "customer_portal", table, chunksize=1)), ignore_index=True)
+    return pd.concat(list(read_collection(ws, "customer_portal", table, chunksize=chunksize)), ignore_index=True)
 
 
 @pytest.mark.parametrize("table", PORTAL_TABLES)
@@ -102,3 +102,19 @@ def test_the_read_only_connection_string_refuses_writes_in_an_engine_built_elsew
                 conn.execute(text("DELETE FROM trials"))
     finally:
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_demo_portal_reads_the_same_from_postgresql_as_from_sqlite(demo_workspace, pg_server, tmp_path):
+    import shutil
+
+    copy = tmp_path / "demo"
+    shutil.copytree(demo_workspace, copy, ignore=shutil.ignore_patterns(".datamap"))
+    name = portal_to_postgres(pg_server, copy / "portal" / "portal.db")
+    from_sqlite = {t: frame(copy, t, chunksize=100) for t in PORTAL_TABLES}
+    sources = copy / "sources.yml"
+    sources.write_text(sources.read_text().replace("url: sqlite:///portal/portal.db", f'url: "{pg_server.url(name)}"'))
+    for table in PORTAL_TABLES:
+        from_pg = frame(copy, table, chunksize=100)
+        assert len(from_pg) == len(from_sqlite[table]) > 0, table
+        assert from_pg.to_dict("records") == from_sqlite[table].to_dict("records"), table
