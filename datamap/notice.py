@@ -35,7 +35,7 @@ CHECK = "P16.notice_lint"
 SYSTEM = "notice"
 CATALOGUE = Path(__file__).with_name("notice_terms.yml")
 
-CONDITIONS = ("always", "mentioned", "map.recipients", "map.transfers", "map.dpo")
+CONDITIONS = ("always", "mentioned", "map.recipients", "map.transfers", "map.dpo", "map.profiling")
 _BASIS_CONDITION = "map.basis."
 
 # Abbreviations after which a full stop does not end a sentence ("Apora B.V. Wij ..." is rare;
@@ -80,7 +80,8 @@ class MapFacts:
 
     ``legal_bases`` are snake_case Art. 6 bases (``consent``, ``legitimate_interests``) used by a
     purpose in policy.yml or a privacy declaration of the map; ``purposes`` are policy.yml's
-    ``(key, the notice's own words)`` pairs, for elements owed per purpose.
+    ``(key, the notice's own words)`` pairs, for elements owed per purpose; ``profiling`` the
+    internal systems whose declarations profile (``system (data use)``).
     """
 
     processors: tuple[str, ...] = ()
@@ -89,6 +90,7 @@ class MapFacts:
     dpo_declared: bool = False
     legal_bases: tuple[str, ...] = ()
     purposes: tuple[tuple[str, str], ...] = ()
+    profiling: tuple[str, ...] = ()
 
     @property
     def has_transfers_outside_eea(self) -> bool:
@@ -226,6 +228,8 @@ def owed_because(element: Element, sentences: list[Sentence], facts: MapFacts) -
             reasons.append(f"the map declares transfers outside the EEA to: {', '.join(facts.transfer_recipients)}")
         elif cond == "map.dpo" and facts.dpo_declared:
             reasons.append("the organization declares a data protection officer")
+        elif cond == "map.profiling" and facts.profiling:
+            reasons.append(f"the map declares profiling: {', '.join(facts.profiling)}")
         elif cond.startswith(_BASIS_CONDITION) and cond[len(_BASIS_CONDITION):] in facts.legal_bases:
             reasons.append(f"the map or policy uses the legal basis {cond[len(_BASIS_CONDITION):]}")
     return reasons
@@ -317,8 +321,11 @@ def facts_from_map(data_map: DataMap, workspace: Workspace) -> MapFacts:
     received = external_recipients(data_map)
     org = data_map.organizations.get(workspace.policy.organization)
     bases = {_snake(p.legal_basis) for p in workspace.policy.notice.purposes if p.legal_basis}
+    profiling = set()
     for key in data_map.internal_systems():
         for decl in data_map.systems[key].privacy_declarations:
+            if "profiling" in decl.data_use or "automated" in decl.data_use:
+                profiling.add(f"{key} ({decl.data_use})")
             if decl.legal_basis_for_processing:
                 bases.add(_snake(str(getattr(decl.legal_basis_for_processing, "value", decl.legal_basis_for_processing))))
     return MapFacts(
@@ -328,6 +335,7 @@ def facts_from_map(data_map: DataMap, workspace: Workspace) -> MapFacts:
         dpo_declared=bool(org and org.data_protection_officer),
         legal_bases=tuple(sorted(bases)),
         purposes=tuple((p.key, p.text) for p in workspace.policy.notice.purposes),
+        profiling=tuple(sorted(profiling)),
     )
 
 

@@ -81,6 +81,12 @@ def test_unnamed_legitimate_interest_quotes_the_sentence_invoking_it():
     assert f.evidence["quotes"] == [{"line": 74, "text": "Dit gebeurt in het geval van een gerechtvaardigd belang of met uw toestemming."}]
 
 
+def test_profiling_in_the_map_is_named_as_a_reason_for_the_automated_decision_finding():
+    f = by_key(lint_text(APORA, MapFacts(profiling=("zoho_salesiq (marketing.advertising.profiling)",))))["automated-decision-making"]
+    assert f.detail.endswith("owed because Art. 13 requires it of every notice; "
+                             "the map declares profiling: zoho_salesiq (marketing.advertising.profiling)")
+
+
 def test_a_finding_without_a_sentence_at_fault_says_what_is_missing():
     f = by_key(lint_text(APORA, APORA_MAP))["right-to-object"]
     assert "quotes" not in f.evidence
