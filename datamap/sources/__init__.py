@@ -454,7 +454,7 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
     frame["_row"] = frame["_row"].astype("int64")
     for column in frame.columns:
         if column != "_row":
-            frame[column] = _objects(frame[column], _blank_to_none)
+            frame[column] = _blanks_to_none(frame[column])
     for column, kind in src.fmt.date_columns().items():
         if column not in frame.columns:
             continue
@@ -497,6 +497,17 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
         normalise = NORMALISERS[kind]
         frame[f"{column}__norm"] = _objects(frame[column], lambda v: None if v is None else normalise(_as_text(v)))
     return frame
+
+
+def _blanks_to_none(series: "pd.Series") -> "pd.Series":
+    """Empty text, NaN and NaT become None; an all-text column (every CSV) is done in one vectorised pass."""
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        text = series.astype(object)
+        blank = text.isna() | (text.str.strip() == "")
+        return text.where(~blank, None).astype(object)
+    return _objects(series, _blank_to_none)
 
 
 def _objects(series: "pd.Series", fn: Any) -> "pd.Series":
