@@ -218,3 +218,25 @@ def test_every_label_the_register_uses_is_in_the_catalogue_in_both_languages(pre
     }[prefix]
     terms = catalogue()
     assert sorted(k for k in needed if set(terms.get(prefix + k, {})) != {"en", "nl"}) == []
+
+
+def test_ropa_command_writes_the_register_and_prints_the_coverage(tmp_path, capsys):
+    from datamap.cli import main
+
+    root = write_workspace(tmp_path / "ws")
+    write_run(tmp_path / "audit")
+    code = main(["ropa", str(root), "--format", "md", "--lang", "nl", "--out", str(tmp_path / "out"),
+                 "--audit", str(tmp_path / "audit")])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "| **Totaal** | 42 | 168 |" in printed
+    assert "Verwerkingsactiviteiten: 4 · Ontbrekend: 1 · Auditrun: 20261124T090000Z" in printed
+    assert (tmp_path / "out" / "ropa-nl.md").read_text(encoding="utf-8").startswith("# Verwerkingsregister")
+
+
+def test_ropa_command_refuses_an_unknown_format_in_one_line(tmp_path, capsys):
+    from datamap.cli import main
+
+    root = write_workspace(tmp_path / "ws")
+    assert main(["ropa", str(root), "--format", "pdf", "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == "error: --format: unknown format 'pdf' (choose one of xlsx, html, md)\n"
