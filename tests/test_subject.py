@@ -511,3 +511,18 @@ def test_cli_unknown_request_id_is_one_line_and_exit_2(demo_copy, capsys):
 
     assert main(["subject", str(demo_copy), "--request", "REQ-9999"]) == 2
     assert capsys.readouterr().err.strip() == "error: governance/privacy_requests.csv: REQ-9999: no such request in the request log"
+
+
+def test_cli_refuses_to_answer_when_a_source_cannot_be_read(demo_workspace, tmp_path, capsys):
+    import shutil
+
+    from datamap.cli import main
+
+    ws = tmp_path / "ws"
+    shutil.copytree(demo_workspace, ws)
+    (ws / "exports" / "zoho_desk" / "Tickets.csv").unlink()
+    expected = json.loads((ws / "expected_subject.json").read_text(encoding="utf-8"))
+    assert main(["subject", str(ws), "--email", expected["subject"]["email"], "--export", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Tickets.csv" in err[0]
+    assert not (tmp_path / "out").exists()
