@@ -19,6 +19,7 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){3,7}(?: ?[A-Z0-9]{1,3})?\b")
 # A phone is written nationally (0…) or internationally (+…, 00…); bare digit runs are record ids.
 PHONE = re.compile(r"(?<![\w+])(?:\+|0)\d[\d ()\-]{7,}\d")
+DATE_LIKE = re.compile(r"^\d{1,4}[-/]\d{1,2}[-/]\d{1,4}")
 OWN_DOMAINS = ("apora.nl",)
 
 
@@ -71,6 +72,8 @@ def raw_personal_values(workspace: Path) -> set[str]:
             if normalise_iban(iban):
                 values.update({iban, normalise_iban(iban)})
         for phone in PHONE.findall(cell):
+            if DATE_LIKE.match(phone):
+                continue
             digits = re.sub(r"\D", "", phone)
             if 9 <= len(digits) <= 13 and normalise_phone(phone):
                 values.update({phone.strip(), normalise_phone(phone)})
