@@ -264,7 +264,11 @@ def _request_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, p
                 "record": r.record_key, "tot": r.until.isoformat(), "grond": r.legal_duty} for r in check.retained]))
         facts.append(f"Na verwijdering nog aanwezig: {len(check.leftovers)} record(s); "
                      f"op grond van een wettelijke bewaarplicht bewaard: {len(check.retained)}.")
-        facts.append(f"Ontvangers die op grond van art. 19 AVG moesten worden ingelicht: {', '.join(check.recipients_to_tell) or 'geen'}.")
+        facts.append(f"Ontvangers van systemen die de betrokkene nog bevatten, in te lichten op grond van art. 19 AVG: "
+                     f"{', '.join(check.recipients_to_tell) or 'geen'}.")
+        if check.recipients_possible:
+            facts.append(f"Ontvangers die de gegevens vóór de verwijdering mogelijk hebben ontvangen (na te gaan): "
+                         f"{', '.join(check.recipients_possible)}.")
     con.close()
     return facts, sorted({m.system for m in matches})
 
