@@ -474,8 +474,9 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
                                f"date {values[i]!r} lies in the future (after {src.latest.isoformat()})",
                                "a record cannot be dated after the audit; check the export's date_format")
         out = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
-        frame[column] = pd.Series([None if pd.isna(v) else v.strftime(out) for v in parsed],
-                                  index=frame.index, dtype=object)
+        text = parsed.dt.strftime(out).astype(object)
+        text[parsed.isna()] = None
+        frame[column] = text
     for header in src.fmt.booleans:
         column = snake(header)
         if column in frame.columns:
