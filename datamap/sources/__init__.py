@@ -8,10 +8,12 @@ identifier columns, ``<col>__norm`` (normalised through :mod:`datamap.identity`)
 
 Public API::
 
-    from datamap.sources import read_collection, source_engine
+    from datamap.sources import collection_format, read_collection, source_engine, source_url
     for frame in read_collection(ws, "zoho_crm", "leads", chunksize=10_000):
-        ...
-    engine = source_engine(ws, "customer_portal")   # read-only SQLAlchemy engine
+        ...                                          # store-shaped frames, one chunk at a time
+    engine = source_engine(ws, "customer_portal")   # read-only SQLAlchemy engine (pushed-down checks)
+    url = source_url(ws, "customer_portal")         # read-only connection string (Great Expectations)
+    collection_format("zoho_crm", "leads").key_column   # 'record_id'
 """
 from __future__ import annotations
 
