@@ -15,7 +15,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datamap.errors import BadInput
-from datamap.findings import SEVERITIES
 from datamap.workspace import read_yaml, validation_error
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checks"
