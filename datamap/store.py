@@ -180,8 +180,21 @@ def stage(
     wanted = list(collections) if collections is not None else all_collections(ws)
     for dataset, collection in dict.fromkeys(wanted):
         store.status[(dataset, collection)] = _stage_one(store, dataset, collection, chunksize or DEFAULT_CHUNKSIZE)
+    if any(s.ok and not s.reused for s in store.status.values()):
+        _analyze(engine)
     write_params(store, params or {})
     return store
+
+
+def _analyze(engine: "Engine") -> None:
+    """Give SQLite's planner row statistics of the restaged tables and indexes.
+
+    Without them it may scan every e-mail in ``identifiers`` instead of looking up one value
+    (the erasure check on the 100k estate: 3 s a query, 0.003 s after ANALYZE, which itself costs
+    under a second of CPU there).
+    """
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
 
 
 # --- one source ----------------------------------------------------------------------------------
