@@ -331,6 +331,8 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
                        (SELECT value FROM params WHERE name = '{base}.legal_duty')
                 FROM "{item['table']}" """)
     db.execute("CREATE INDEX retention_due_key ON retention_due (tbl, record_key)")
+    # checks join a record's identifiers to each other (phone or name of the record with that e-mail)
+    db.execute("CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (tbl, record_key, kind)")
     db.commit()
 
 
