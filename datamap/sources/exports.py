@@ -96,7 +96,10 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
     problem = undecodable(path, encoding) if src.source.encoding != "auto" else None  # the declaration wins: say so
     if problem:
         raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {problem}")
-    line = first_line(path, encoding)
+    try:
+        line = first_line(path, encoding)
+    except UnicodeDecodeError as exc:  # bytes that are neither UTF-8 nor cp1252
+        raise BadInput(where, "line 1", f"not text in {encoding}: {exc.reason} at byte {exc.start}") from None
     if not line.strip():
         raise BadInput(where, None, "no header row (the file is empty)")
     delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
@@ -106,14 +109,17 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
                        f"but on {other!r}", f"fix delimiter: in sources.yml {src.config_key}, or leave it auto")
     columns = map_headers(headers, src, where)
     _check_not_cut_off(path, encoding, delimiter, len(headers), where)
-    reader = pd.read_csv(
-        path, sep=delimiter, encoding=encoding, dtype=object, header=0, names=columns,
-        keep_default_na=False, na_filter=False, chunksize=chunksize, engine="c",
-        skip_blank_lines=True,
-    )
     offset = 0
-    try:
+    reader = None
+    try:  # pandas may meet a broken row while opening the file already
+        reader = pd.read_csv(
+            path, sep=delimiter, encoding=encoding, dtype=object, header=0, names=columns,
+            keep_default_na=False, na_filter=False, chunksize=chunksize, engine="c",
+            skip_blank_lines=True,
+        )
         for chunk in reader:
+            if not isinstance(chunk.index, pd.RangeIndex):  # pandas took the extra field(s) of row 1 for an index
+                raise BadInput(where, "row 1", f"has more fields than the header's {len(columns)}: the columns would shift")
             if chunk.empty:
                 continue
             chunk.insert(0, "_row", range(offset + 1, offset + len(chunk) + 1))
@@ -123,7 +129,8 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
         raise BadInput(where, f"after row {offset}" if offset else None,
                        f"cannot parse the CSV: {str(exc).strip().splitlines()[-1]}") from None
     finally:
-        reader.close()
+        if reader is not None:
+            reader.close()
     if offset == 0:  # a header and no rows: a valid, empty export
         yield pd.DataFrame({"_row": pd.Series([], dtype="int64"), **{c: pd.Series([], dtype=object) for c in columns}}), where
 
@@ -143,7 +150,10 @@ def _check_not_cut_off(path: Path, encoding: str, delimiter: str, width: int, wh
     last = tail.rsplit(b"\n", 1)[-1].decode(encoding, "replace")
     if last.count('"') % 2:
         return
-    fields = len(next(csv.reader(io.StringIO(last), delimiter=delimiter), []))
+    try:
+        fields = len(next(csv.reader(io.StringIO(last), delimiter=delimiter), []))
+    except csv.Error:  # not a plain row at all: pandas will say what is wrong with it
+        return
     if 0 < fields < width:
         raise BadInput(where, "last row", f"has {fields} of the header's {width} fields and no line break: "
                        "the file is cut off", "export it again")
