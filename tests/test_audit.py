@@ -186,7 +186,13 @@ INSERT INTO governance__privacy_requests VALUES
   ('REQ-1', 'erasure', 'Jan@Klant.nl', 'jan@klant.nl', '2026-01-31', '2026-03-01', 0, NULL, 1),  -- due 2026-02-28
   ('REQ-2', 'erasure', 'piet@klant.nl', 'piet@klant.nl', '2026-10-20', NULL, 0, NULL, 2),       -- open, due 2026-11-20
   ('REQ-3', 'access', 'x@klant.nl', 'x@klant.nl', '2026-06-10', '2026-09-10', 1, NULL, 3),      -- extended: due 2026-09-10
-  ('REQ-4', 'access', 'y@klant.nl', 'y@klant.nl', '2026-10-24', NULL, 0, NULL, 4);              -- due on AS_OF
+  ('REQ-4', 'access', 'y@klant.nl', 'y@klant.nl', '2026-10-24', NULL, 0, NULL, 4),              -- due on AS_OF
+  ('REQ-5', 'correction', 'edge@example.nl', 'edge@example.nl', '2026-11-01', '2026-11-02', 0,
+   'Phone: 06-12345678 -> 06-87654321', 5),                                     -- lead 2 still has the old number
+  ('REQ-6', 'correction', 'old@example.nl', 'old@example.nl', '2026-11-01', NULL, 0,
+   'Phone: 06-11111111 -> 06-22222222', 6),                                     -- not completed: not judged
+  ('REQ-7', 'correction', 'new@klant.nl', 'new@klant.nl', '2026-11-01', '2026-11-03', 0,
+   'Email: A@Klant.nl -> new@klant.nl', 7);                                     -- invoice 1 still under the old address
 CREATE TABLE governance__access_reviews (system TEXT, reviewed_on TEXT, reviewer TEXT, _row INTEGER);
 INSERT INTO governance__access_reviews VALUES
   ('zoho_crm', '2024-01-10', 'R', 1), ('zoho_crm', '2025-11-24', 'R', 2),  -- latest + 1Y = AS_OF
@@ -195,6 +201,8 @@ CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
 INSERT INTO identifiers VALUES
   ('zoho_crm__leads', '4150868000000100001', 'email', 'old@example.nl'),
   ('zoho_crm__leads', '4150868000000100002', 'email', 'edge@example.nl'),
+  ('zoho_crm__leads', '4150868000000100002', 'phone', '+31612345678'),
+  ('zoho_crm__leads', '4150868000000100001', 'phone', '+31611111111'),
   ('zoho_crm__leads', '4150868000000100004', 'email', 'jan@klant.nl'),
   ('zoho_crm__leads', '4150868000000100005', 'email', 'piet@klant.nl'),
   ('zoho_books__invoices', 'INV-000001', 'email', 'a@klant.nl'),
@@ -219,7 +227,7 @@ INSERT INTO accounts VALUES
   (4, 'APR-100004', 'c4@klant.nl', 'pbkdf2_sha256$600000$abc', '2024-01-01 00:00:00', NULL);
 """
 
-CLAIMS = ("P01", "P05", "P08", "P11", "P14", "P15")
+CLAIMS = ("P01", "P05", "P07", "P08", "P11", "P14", "P15")
 
 
 def _write(path: Path, text: str) -> None:
@@ -228,7 +236,7 @@ def _write(path: Path, text: str) -> None:
 
 
 def build(tmp_path: Path) -> dict:
-    """A workspace, its staged store and a catalogue of the shipped P01/P05/P08/P11/P14/P15 checks."""
+    """A workspace, its staged store and a catalogue of some of the shipped checks (CLAIMS)."""
     ws = tmp_path / "ws"
     for name, text in MANIFESTS.items():
         _write(ws / "manifests" / name, text)
@@ -304,6 +312,14 @@ def test_requests_are_overdue_after_the_calendar_month_or_the_extension(handmade
     assert keys(run, "rights.request_overdue") == [
         ("rights.request_overdue", "privacy_office", "REQ-1"),
         ("rights.request_overdue", "privacy_office", "REQ-2"),
+    ]
+
+
+def test_completed_corrections_are_found_where_the_old_value_remains(handmade_run):
+    handmade, run = handmade_run
+    assert keys(run, "rights.correction_not_applied") == [
+        ("rights.correction_not_applied", "zoho_books", "INV-000001"),
+        ("rights.correction_not_applied", "zoho_crm", "4150868000000100002"),
     ]
 
 
