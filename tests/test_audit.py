@@ -602,3 +602,16 @@ def test_great_expectations_runs_without_analytics_or_progress_bars(tmp_path):
     bars = validator.context.variables.progress_bars
     assert (bars.globally, bars.metric_calculations) == (False, False)
     validator.close()
+
+
+def test_an_unreadable_collection_stops_the_checks_that_read_it_and_no_others(handmade):
+    staged = handmade["staged"]
+    broken = Staged(staged.path, {**staged.status, "zoho_crm__leads": "exports/Leads.csv: no header row"})
+    run = audit(handmade, broken)
+    assert sorted(c.check for c in run.checks if c.status == "not_run") == [
+        "P05.retention.zoho_crm.leads",      # reads the leads
+        "P07.corrections_applied",           # looks for the subject in every identity collection
+        "P08.erasure_propagated",
+    ]
+    assert status(run)["P05.retention.zoho_books.invoices"] == "failed"
+    assert status(run)["P08.requests_answered_in_time"] == "failed"

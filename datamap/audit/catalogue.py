@@ -61,6 +61,8 @@ class Check(_Model):
     table: str | None = Field(None, description="the store table that is the batch ({batch})")
     query: str | None = None
     restricted_query: str | None = Field(None, description="rows kept under a legal duty (reported, not findings)")
+    needs: list[str] | None = Field(
+        None, description="the store tables whose identifiers the query reads (default: every identity collection)")
     # kind: column -- a column expectation pushed down to the SQL source
     dataset: str | None = None
     collection: str | None = None

@@ -149,7 +149,8 @@ def needed_tables(check: ResolvedCheck, workspace: Workspace, params: dict[str, 
         if collection not in COLUMN_SUFFIXES:
             tables |= {f"{dataset}__{c}" for c in DERIVED_FROM.get(collection, (collection,))}
     if re.search(r"\bidentifiers\b", text):
-        tables |= set(params.get("identity.tables") or [])
+        tables |= ({fill(t, check.vars) for t in spec.needs} if spec.needs is not None
+                   else set(params.get("identity.tables") or []))
     return sorted(tables)
 
 
