@@ -40,6 +40,9 @@ class Validator:
 
         self.gx = gx
         self.run_name = run_name
+        import datetime as dt
+
+        self.run_time = dt.datetime.now(dt.timezone.utc)
         self.mask = mask
         self.context = gx.get_context(mode="ephemeral")
         self.context.config.analytics_enabled = False
@@ -165,9 +168,11 @@ class Validator:
             ValidationResultIdentifier,
         )
 
+        run_id = RunIdentifier(run_name=self.run_name, run_time=self.run_time)
+        result.meta["run_id"] = run_id  # the Data Docs page names the audit run
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
-            run_id=RunIdentifier(run_name=self.run_name), batch_identifier=batch.id)
+            run_id=run_id, batch_identifier=batch.id)
         self.context.validation_results_store.set(key, result)
         self.stored += 1
 
