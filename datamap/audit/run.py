@@ -192,6 +192,10 @@ def _engine_findings(kind: str, workspace: Workspace) -> list[Finding]:
         from datamap import discovery
 
         result = discovery.scan(workspace)
+        errors = list(dict.fromkeys(getattr(result, "errors", {}).values()))
+        if errors:  # findings from the sources that were read would pass for the whole answer
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise BadInput(None, None, f"discovery could not read every source: {errors[0]}{more}")
         return list(getattr(result, "findings", result))
     from datamap import notice
 
@@ -344,8 +348,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     """Verify every claim of the notice against the map and the data; archive the run under ``out_dir``.
 
     ``staged`` lets a caller pass an already staged store (tests); by default the sources are
-    staged with :mod:`datamap.store` (into ``store_path``, default ``<workspace>/.datamap/``). ``catalogue_dirs`` defaults to the shipped ``checks/`` plus
-    the workspace's own ``checks/`` folder when it has one.
+    staged with :mod:`datamap.store` (into ``store_path``, default ``<workspace>/.datamap/``).
+    ``catalogue_dirs`` defaults to the shipped ``checks/`` plus the workspace's own ``checks/``
+    folder when it has one.
     """
     from datamap.audit.params import as_param, register_functions
 
