@@ -17,6 +17,7 @@ the one BadInput line, so the audit turns exactly that source's checks to ``not_
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -174,16 +175,30 @@ def stage(
     def _begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN")
 
-    with engine.begin() as conn:
-        conn.connection.driver_connection.executescript(_META)
     store = Store(target, engine, ws)
     wanted = list(collections) if collections is not None else all_collections(ws)
-    for dataset, collection in dict.fromkeys(wanted):
-        store.status[(dataset, collection)] = _stage_one(store, dataset, collection, chunksize or DEFAULT_CHUNKSIZE)
-    if any(s.ok and not s.reused for s in store.status.values()):
-        _analyze(engine)
-    write_params(store, params or {})
+    with _staging_lock(target):  # a second audit of the same workspace waits, then reuses what the first staged
+        with engine.begin() as conn:
+            conn.connection.driver_connection.executescript(_META)
+        for dataset, collection in dict.fromkeys(wanted):
+            store.status[(dataset, collection)] = _stage_one(store, dataset, collection, chunksize or DEFAULT_CHUNKSIZE)
+        if any(s.ok and not s.reused for s in store.status.values()):
+            _analyze(engine)
+        write_params(store, params or {})
     return store
+
+
+@contextlib.contextmanager
+def _staging_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the store while staging: two writers would fail with 'database is locked'."""
+    import fcntl
+
+    with open(target.with_name(target.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _analyze(engine: "Engine") -> None:
