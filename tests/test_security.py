@@ -221,5 +221,6 @@ def test_a_database_password_is_redacted_in_provenance_errors_and_the_store(demo
 @pytest.mark.slow
 def test_a_full_run_with_networking_blocked_completes_and_tries_no_connection(run) -> None:
     assert run.result["exit_code"] == 1
+    assert Path(f"{run.net_log}.loaded").is_file()
     assert run.net_log.read_text(encoding="utf-8") == ""
     assert (run.out / "audit-report.html").is_file() and (run.out / "audit" / "findings.json").is_file()
