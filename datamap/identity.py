@@ -32,6 +32,14 @@ def normalise_email(value: object) -> str | None:
     return text if "@" in text else None
 
 
+# The common Dutch shapes (0, +31 or 0031, then nine digits not starting with 0, separated by
+# spaces, dashes, dots, slashes or brackets) need no full parse: the answer is +31 and the nine
+# digits, exactly what phonenumbers gives (nine digits is a possible Dutch length). A full parse
+# costs ~40 us; staging a million subjects normalises millions of phones.
+_DUTCH_PHONE = re.compile(r"(?:\+31|0031|0)([1-9][0-9]{8})")  # ASCII digits only
+_PHONE_SEPARATORS = str.maketrans("", "", " -./()")
+
+
 def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str | None:
     """Return a phone number in E.164 (``+31612345678``), or None when it is not one."""
     if value is None:
@@ -39,6 +47,10 @@ def normalise_phone(value: object, region: str = DEFAULT_REGION) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if region == "NL":
+        dutch = _DUTCH_PHONE.fullmatch(text.translate(_PHONE_SEPARATORS))
+        if dutch:
+            return "+31" + dutch.group(1)
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
