@@ -84,17 +84,19 @@ def test_a_source_that_cannot_be_read_turns_exactly_its_checks_to_not_run(demo_w
     (workspace / "hr" / "roster.csv").unlink()
     run = run_audit(workspace, tmp_path / "out", progress=False, store_path=tmp_path / "store.sqlite")
     not_run = {c.check for c in run.checks if c.status == "not_run"}
-    assert not_run == {f"P01.{rule}.{system}"
-                       for rule in ("non_employee_account", "departed_employee_active", "role_not_authorized")
-                       for system in ("zoho_crm", "zoho_books", "zoho_desk", "zoho_salesiq", "zoho_mail",
-                                      "customer_portal")}
+    access = {f"P01.{rule}.{system}"
+              for rule in ("non_employee_account", "departed_employee_active", "role_not_authorized")
+              for system in ("zoho_crm", "zoho_books", "zoho_desk", "zoho_salesiq", "zoho_mail", "customer_portal")}
+    assert not_run == access | {"P13.discovery_declared"}   # discovery reads every source, the roster too
     assert all(c.reason.startswith("source hr.roster could not be read: hr/roster.csv")
-               for c in run.checks if c.status == "not_run")
+               for c in run.checks if c.check in access)
+    discovery = next(c for c in run.checks if c.check == "P13.discovery_declared")
+    assert "hr/roster.csv: file not found" in discovery.reason
     assert run.exit_code == 2
     assert {f.claim for f in run.findings} == {f"P{n:02d}" for n in range(2, 17)} - {"P12"}  # the rest still ran
     assert {f.key for f in run.findings} <= planted(workspace)
     checks = json.loads((tmp_path / "out" / "checks.json").read_text())
-    assert sum(c["status"] == "not_run" for c in checks) == 18
+    assert sum(c["status"] == "not_run" for c in checks) == 19
 
 
 def test_bad_as_of_is_one_line_and_exit_code_two(tmp_path, capsys):
