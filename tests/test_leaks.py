@@ -7,6 +7,8 @@ and stderr. Subject exports are the one place raw values belong; ``datamap all``
 """
 from __future__ import annotations
 
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -21,9 +23,17 @@ def run(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory):
     return hardened_run(demo_workspace, tmp_path_factory)
 
 
+# Great Expectations' own page assets (pictures, fonts, style sheets, scripts) hold no data.
+ASSETS = {".gif", ".png", ".jpg", ".jpeg", ".ico", ".woff", ".woff2", ".ttf", ".eot", ".css", ".js", ".map"}
+
+
 def readable_text(path: Path) -> str:
-    """A file's text as a reader would see it (XLSX and other zip containers unpacked)."""
+    """A file's text as a reader would see it (XLSX unpacked, PDF through pdftotext)."""
     raw = path.read_bytes()
+    if path.suffix == ".pdf":
+        tool = shutil.which("pdftotext")
+        assert tool, "pdftotext (poppler-utils) is needed to read the PDF report"
+        return subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode("utf-8", "replace")
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
@@ -44,6 +54,8 @@ def test_no_output_of_make_audit_shows_a_raw_email_iban_or_phone(run) -> None:
     assert {".html", ".json", ".csv", ".xlsx", ".txt"} <= kinds
     leaks = {}
     for path in files:
+        if path.suffix.lower() in ASSETS:
+            continue
         text = readable_text(path)
         found = sorted(v for v in values if v in text)
         if found:
