@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime as dt
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from datamap.errors import BadInput
+from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 
 TOPICS = {
@@ -157,7 +157,7 @@ def _write_checks(pack: Pack, run: Any, topic: str, systems: list[str]) -> Path:
 
 
 def _write_provenance(ws: Workspace, pack: Pack, run: Any) -> Path:
-    files = {str(p.relative_to(ws.root)): _sha256(p) for p in [ws.root / "policy.yml", ws.root / "sources.yml",
+    files = {str(p.relative_to(ws.root)): sha256_file(p) for p in [ws.root / "policy.yml", ws.root / "sources.yml",
                                                               *sorted((ws.root / "manifests").glob("*.y*ml"))]}
     data = {
         "topic": pack.topic,
@@ -166,7 +166,7 @@ def _write_provenance(ws: Workspace, pack: Pack, run: Any) -> Path:
         "audit_run": run.run_id if run else None,
         "audit_run_sha256": run.meta.get("sha256") if run else None,
         "workspace_sha256": files,
-        "files": {p.name: _sha256(p) for p in pack.files},
+        "files": {p.name: sha256_file(p) for p in pack.files},
     }
     return _write(pack.folder / "herkomst.json", json.dumps(data, indent=2, ensure_ascii=False))
 
@@ -337,7 +337,3 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
             writer.writeheader()
             writer.writerows(rows)
     return path
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -307,6 +307,22 @@ def system_categories(dm: DataMap, system: str) -> list[str]:
     return sorted(cats)
 
 
+def dataset_categories(dm: DataMap, dataset: str) -> set[str]:
+    """Every category a dataset declares, on itself, its collections or any (nested) field."""
+    return {c for _, node in _dataset_nodes(dm.datasets[dataset]) for c in (node.data_categories or [])}
+
+
+def identity_collections(dm: DataMap, identity: str = "email") -> list[tuple[str, str]]:
+    """``(dataset, collection)`` pairs with a field marked ``fides_meta.identity``: where a subject is found."""
+    found = set()
+    for key, dataset in dm.datasets.items():
+        for path, node in _dataset_nodes(dataset):
+            meta = getattr(node, "fides_meta", None)
+            if len(path) >= 2 and meta is not None and getattr(meta, "identity", None) == identity:
+                found.add((key, path[0]))
+    return sorted(found)
+
+
 def _system_datasets(dm: DataMap, system: str) -> list[str]:
     sysm = dm.systems[system]
     refs = set(sysm.dataset_references or [])

@@ -108,14 +108,15 @@ class ClaimResult:
     hidden: int = 0
 
 
+# The report's words for the audit's claim states (datamap.audit.summary.claim_status decides them).
+REPORT_STATUS = {"passed": "held", "failed": "broken"}
+
+
 def claim_status(checks: list[dict[str, Any]]) -> str:
     """Broken when a check failed; held only when every check passed; otherwise not checked."""
-    statuses = [c.get("status") for c in checks]
-    if "failed" in statuses:
-        return "broken"
-    if statuses and all(s == "passed" for s in statuses):
-        return "held"
-    return "not_checked"
+    from datamap.audit.summary import claim_status as audit_claim_status
+
+    return REPORT_STATUS.get(audit_claim_status([str(c.get("status")) for c in checks]), "not_checked")
 
 
 def _claim_texts() -> dict[str, tuple[str, str]]:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from datamap.errors import BadInput
 from datamap.identity import normalise_customer_number, normalise_email, normalise_iban, normalise_name, normalise_phone
+from datamap.workspace import retention_start
 
 if TYPE_CHECKING:
     from datamap.workspace import Workspace
@@ -789,12 +790,7 @@ def _systems_holding_identities(data_map: MapView) -> set[str]:
 def _start(value: Any, anchor: str, fiscal_year_end: str) -> dt.date | None:
     if value in (None, ""):
         return None
-    day = dt.date.fromisoformat(str(value)[:10])
-    if anchor == "fiscal_year_end":
-        month, dom = (int(x) for x in fiscal_year_end.split("-"))
-        end = dt.date(day.year, month, dom)
-        return end if end >= day else dt.date(day.year + 1, month, dom)
-    return day
+    return retention_start(dt.date.fromisoformat(str(value)[:10]), anchor, fiscal_year_end)
 
 
 # --- the request log ---------------------------------------------------------------------------

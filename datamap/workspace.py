@@ -37,6 +37,18 @@ def parse_duration(text: str) -> relativedelta:
     )
 
 
+def fiscal_year_end_of(day: dt.date, month_day: str = "12-31") -> dt.date:
+    """The last day of the fiscal year that holds ``day`` (``month_day`` like ``12-31``)."""
+    month, dom = (int(p) for p in month_day.split("-"))
+    end = dt.date(day.year, month, dom)
+    return end if day <= end else dt.date(day.year + 1, month, dom)
+
+
+def retention_start(day: dt.date, anchor: str, month_day: str = "12-31") -> dt.date:
+    """Where a retention period starts: the date itself, or the end of its fiscal year (Dutch fiscal duty)."""
+    return fiscal_year_end_of(day, month_day) if anchor == "fiscal_year_end" else day
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -69,6 +69,18 @@ MANIFESTS = {
             - {name: subject_email, data_categories: [user.contact.email], fides_meta: {identity: email}}
           - name: access_reviews
             fields: []
+        - fides_key: zoho_desk
+          collections:
+          - name: users
+            fields: []
+        - fides_key: zoho_salesiq
+          collections:
+          - name: users
+            fields: []
+        - fides_key: zoho_mail
+          collections:
+          - name: users
+            fields: []
         """,
 }
 

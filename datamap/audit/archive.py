@@ -19,17 +19,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from datamap.findings import Finding
+from datamap.store import sha256_file
 
 FINDING_COLUMNS = ("claim", "rule", "check", "severity", "system", "dataset", "collection",
                    "record_key", "subject_ref", "detail", "evidence")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def hashes(paths: Iterable[Path], root: Path) -> dict[str, str]:

@@ -15,7 +15,8 @@ from typing import Any, Iterable
 
 from datamap import identity
 from datamap.errors import BadInput
-from datamap.workspace import Workspace, parse_duration
+from datamap.workspace import Workspace, fiscal_year_end_of, parse_duration
+from datamap.workspace import retention_start as workspace_retention_start
 
 PARAM_NAME = re.compile(r"params\s+WHERE\s+name\s*=\s*'([^']+)'", re.IGNORECASE)
 
@@ -125,21 +126,15 @@ def add_period(value: Any, period: Any) -> str | None:
 
 
 def fiscal_year_end(value: Any, month_day: Any) -> str | None:
-    """The last day of the fiscal year holding ``value`` (``month_day`` like ``12-31``)."""
+    """SQL form of :func:`datamap.workspace.fiscal_year_end_of`: ISO text in and out; NULL stays NULL."""
     day = _date(value)
-    if day is None:
-        return None
-    month, dom = (int(p) for p in str(month_day or "12-31").split("-"))
-    end = dt.date(day.year, month, dom)
-    return (end if day <= end else dt.date(day.year + 1, month, dom)).isoformat()
+    return fiscal_year_end_of(day, str(month_day or "12-31")).isoformat() if day else None
 
 
 def retention_start(value: Any, anchor: Any, month_day: Any) -> str | None:
-    """Where a retention period starts: the date itself, or the end of its fiscal year."""
-    if anchor == "fiscal_year_end":
-        return fiscal_year_end(value, month_day)
+    """SQL form of :func:`datamap.workspace.retention_start`: ISO text in and out; NULL stays NULL."""
     day = _date(value)
-    return day.isoformat() if day else None
+    return workspace_retention_start(day, str(anchor), str(month_day or "12-31")).isoformat() if day else None
 
 
 def _norm(fn: Any) -> Any:

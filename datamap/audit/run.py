@@ -27,6 +27,7 @@ from datamap.audit.params import missing_params, policy_value, standard_params, 
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer, load_key
+from datamap.store import sha256_file
 from datamap.workspace import Workspace, expand_env, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
@@ -108,7 +109,7 @@ def _catalogue_hashes(dirs: list[Path], ws: Workspace) -> dict[str, str]:
     for folder in dirs:
         label = "workspace/checks" if folder.resolve() == (ws.root / "checks").resolve() else "checks"
         for path in sorted(folder.glob("P[0-9][0-9].yml")):
-            out[f"{label}/{path.name}"] = archive.sha256_file(path)
+            out[f"{label}/{path.name}"] = sha256_file(path)
     return out
 
 
@@ -182,16 +183,16 @@ def _rule_matches(rule: str, patterns: list[str]) -> bool:
     return any(hit(p) for p in patterns if not p.startswith("!")) and not any(hit(p[1:]) for p in patterns if p.startswith("!"))
 
 
-def _engine_findings(kind: str, workspace: Workspace) -> list[Finding]:
-    """Run the map policies, discovery or the notice lint once."""
+def _engine_findings(kind: str, workspace: Workspace, dm: Any) -> list[Finding]:
+    """Run the map policies, discovery or the notice lint once, on the audit's one loaded map."""
     if kind == "map":
         from datamap import map as data_map
 
-        return list(data_map.map_findings(data_map.load_map(workspace), workspace.policy))
+        return list(data_map.map_findings(dm, workspace.policy))
     if kind == "discovery":
         from datamap import discovery
 
-        result = discovery.scan(workspace)
+        result = discovery.scan(workspace, dm)
         errors = list(dict.fromkeys(getattr(result, "errors", {}).values()))
         if errors:  # findings from the sources that were read would pass for the whole answer
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -199,7 +200,7 @@ def _engine_findings(kind: str, workspace: Workspace) -> list[Finding]:
         return list(getattr(result, "findings", result))
     from datamap import notice
 
-    return list(notice.lint(workspace))
+    return list(notice.lint(workspace, dm))
 
 
 def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[str, Any]) -> list[Finding]:
@@ -207,7 +208,7 @@ def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[st
     kind = check.spec.kind
     if kind not in cache:
         try:
-            cache[kind] = _engine_findings(kind, workspace)
+            cache[kind] = _engine_findings(kind, workspace, cache["data_map"])
         except Exception as exc:  # noqa: BLE001 -- remembered so every check of this engine says why
             cache[kind] = exc
     if isinstance(cache[kind], Exception):
@@ -363,7 +364,10 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     claims = load_catalogue(dirs)
     items = retention_items(ws)
     resolved = [c for claim in claims for c in expand(claim, items)]
-    params = standard_params(ws, day, manifest_facts(ws))
+    from datamap.map import load_map
+
+    dm = load_map(ws)
+    params = standard_params(ws, day, manifest_facts(dm, ws.policy))
     for check in resolved:
         for name, ref in check.spec.params.items():
             if check.spec.kind == "sql":
@@ -390,7 +394,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             from datamap.audit.validation import Validator
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-            results, findings = _run_checks(resolved, ws, staged, params, validator, pseudo, sources, progress)
+            results, findings = _run_checks(resolved, ws, dm, staged, params, validator, pseudo, sources, progress)
             findings = with_rows(findings, store_copy, ws)
             docs = validator.build_docs()
             validator.close()
@@ -411,7 +415,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
                 "catalogue": _catalogue_hashes(dirs, ws),
                 "sources": archive.hashes(_source_files(ws), ws.root),
-                "store": archive.sha256_file(staged.path),
+                "store": sha256_file(staged.path),
             },
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
             "provenance": provenance,
@@ -434,12 +438,12 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     return result
 
 
-def _run_checks(resolved: list[ResolvedCheck], ws: Workspace, staged: Staged, params: dict[str, Any],
+def _run_checks(resolved: list[ResolvedCheck], ws: Workspace, dm: Any, staged: Staged, params: dict[str, Any],
                 validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
                 progress: bool) -> tuple[list[CheckResult], list[Finding]]:
     results: list[CheckResult] = []
     findings: list[Finding] = []
-    cache: dict[str, Any] = {}
+    cache: dict[str, Any] = {"data_map": dm}
     with _progress(progress, len(resolved)) as advance:
         for check in resolved:
             advance(f"{check.check_id}: {check.name}")
