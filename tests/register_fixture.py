@@ -123,6 +123,21 @@ SOURCES = {"version": 1, "datasets": {
 }}
 
 
+# The Art. 30(1) columns of the register, as the English and the Dutch (AP) workbook name them.
+ART30_EN = [
+    "Controller", "Controller contact details", "Data protection officer and contact", "Purpose",
+    "Legal basis (Art. 6)", "Categories of data subjects", "Categories of personal data", "Categories of recipients",
+    "Transfers to third countries or international organisations", "Transfer safeguards (Chapter V)",
+    "Retention period", "Technical and organisational security measures",
+]
+ART30_NL = [
+    "Verwerkingsverantwoordelijke", "Contactgegevens verwerkingsverantwoordelijke",
+    "Functionaris gegevensbescherming (FG) en contact", "Doel", "Grondslag (art. 6 AVG)", "Categorieën betrokkenen",
+    "Categorieën persoonsgegevens", "Categorieën ontvangers", "Doorgifte naar derde landen of internationale organisaties",
+    "Passende waarborgen bij doorgifte (hoofdstuk V)", "Bewaartermijn", "Technische en organisatorische beveiligingsmaatregelen",
+]
+
+
 def write_workspace(root: Path, systems: list[dict] | None = None, organization: dict | None = None) -> Path:
     """Write the fixture workspace to ``root`` (manifests, policy.yml, sources.yml, notice)."""
     (root / "manifests").mkdir(parents=True, exist_ok=True)

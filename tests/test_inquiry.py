@@ -10,6 +10,8 @@ import pytest
 from datamap.errors import BadInput
 from datamap.inquiry import Question, build_pack
 
+pytestmark = pytest.mark.xdist_group("audited_demo")  # share the worker that audits the demo once
+
 
 def rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as handle:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from register_fixture import SYSTEMS, write_run, write_workspace
+from register_fixture import ART30_EN, ART30_NL, SYSTEMS, write_run, write_workspace
 
 from datamap.register.html import render_markdown, render_register_html
 from datamap.register.model import build_register, load_map_input, question_catalogue
@@ -14,20 +14,6 @@ from datamap.register.run import latest_run
 from datamap.register.terms import catalogue
 from datamap.register.xlsx import write_xlsx
 from datamap.workspace import load_workspace
-
-ART30_EN = [
-    "Controller", "Controller contact details", "Data protection officer and contact", "Purpose",
-    "Legal basis (Art. 6)", "Categories of data subjects", "Categories of personal data", "Categories of recipients",
-    "Transfers to third countries or international organisations", "Transfer safeguards (Chapter V)",
-    "Retention period", "Technical and organisational security measures",
-]
-ART30_NL = [
-    "Verwerkingsverantwoordelijke", "Contactgegevens verwerkingsverantwoordelijke",
-    "Functionaris gegevensbescherming (FG) en contact", "Doel", "Grondslag (art. 6 AVG)", "Categorieën betrokkenen",
-    "Categorieën persoonsgegevens", "Categorieën ontvangers", "Doorgifte naar derde landen of internationale organisaties",
-    "Passende waarborgen bij doorgifte (hoofdstuk V)", "Bewaartermijn", "Technische en organisatorische beveiligingsmaatregelen",
-]
-
 
 def _register(tmp_path: Path, lang: str = "en", systems: list[dict] | None = None, with_run: bool = True):
     root = write_workspace(tmp_path / "ws", systems=systems)

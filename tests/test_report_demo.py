@@ -5,18 +5,17 @@ Expected values are read by hand off ``datamap/demo/data/manifests/*.yml`` and `
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import openpyxl
 import pytest
 
-from register_fixture import images_shown
+from register_fixture import ART30_EN, ART30_NL, images_shown
 
 from datamap.register.ropa import write_register
 from datamap.report import chromium, pdf_converter, write_report
 
-pytestmark = pytest.mark.xdist_group("report_demo")  # one audited demo per worker, not one per test
+pytestmark = pytest.mark.xdist_group("audited_demo")  # one audited demo per worker, not one per test
 
 ACTIVITIES = [
     ("zoho_crm", "Gebruikersbeheer"), ("zoho_crm", "Klantrelaties en contracten"),
@@ -27,35 +26,10 @@ ACTIVITIES = [
     ("customer_portal", "Beheerders"), ("customer_portal", "Cookies en proefversies"), ("customer_portal", "Klantaccount"),
     ("hr_roster", "Toegangsbeheer"), ("privacy_office", "Verzoeken van betrokkenen"),
 ]
-ART30_EN = [
-    "Controller", "Controller contact details", "Data protection officer and contact", "Purpose",
-    "Legal basis (Art. 6)", "Categories of data subjects", "Categories of personal data", "Categories of recipients",
-    "Transfers to third countries or international organisations", "Transfer safeguards (Chapter V)",
-    "Retention period", "Technical and organisational security measures",
-]
-ART30_NL = [
-    "Verwerkingsverantwoordelijke", "Contactgegevens verwerkingsverantwoordelijke",
-    "Functionaris gegevensbescherming (FG) en contact", "Doel", "Grondslag (art. 6 AVG)", "Categorieën betrokkenen",
-    "Categorieën persoonsgegevens", "Categorieën ontvangers", "Doorgifte naar derde landen of internationale organisaties",
-    "Passende waarborgen bij doorgifte (hoofdstuk V)", "Bewaartermijn", "Technische en organisatorische beveiligingsmaatregelen",
-]
-
-
 @pytest.fixture(scope="module")
-def audited(demo_workspace, tmp_path_factory) -> tuple[Path, Path]:
-    """A copy of the demo workspace (staging writes its store there) and its audit folder."""
-    from datamap.audit import run_audit
-
-    base = tmp_path_factory.mktemp("audited-demo")
-    ws = Path(shutil.copytree(demo_workspace, base / "ws"))
-    run_audit(ws, base / "audit", progress=False)
-    return ws, base / "audit"
-
-
-@pytest.fixture(scope="module")
-def demo_report(audited, tmp_path_factory) -> Path:
+def demo_report(audited_demo, tmp_path_factory) -> Path:
     """The audit report of the demo's run, written once (with a PDF when Chromium is installed)."""
-    ws, audit = audited
+    ws, audit = audited_demo
     run = sorted((audit / "runs").iterdir())[-1]
     out = tmp_path_factory.mktemp("demo-report") / "report.html"
     return write_report(ws, run, out, pdf=pdf_converter() is not None)
@@ -81,8 +55,8 @@ def _plain(text: object) -> str:
 
 
 @pytest.mark.slow
-def test_demo_register_fills_every_art30_column_of_every_activity(audited, tmp_path):
-    ws, audit = audited
+def test_demo_register_fills_every_art30_column_of_every_activity(audited_demo, tmp_path):
+    ws, audit = audited_demo
     path, _ = write_register(ws, tmp_path, "xlsx", "en", audit)
     rows = _rows(path, "Controller register")
     assert [(r["System"].split("(")[-1].rstrip(")"), r["Processing activity"]) for r in rows] == ACTIVITIES
@@ -94,8 +68,8 @@ def test_demo_register_fills_every_art30_column_of_every_activity(audited, tmp_p
 
 
 @pytest.mark.slow
-def test_demo_register_values_match_the_manifests(audited, tmp_path):
-    ws, audit = audited
+def test_demo_register_values_match_the_manifests(audited_demo, tmp_path):
+    ws, audit = audited_demo
     path, _ = write_register(ws, tmp_path, "xlsx", "en", audit)
     rows = {(r["System"], r["Processing activity"]): r for r in _rows(path, "Controller register")}
     books = rows[("Zoho Books (zoho_books)", "Facturatie en betalingen")]
@@ -135,8 +109,8 @@ def test_demo_register_values_match_the_manifests(audited, tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_register_in_dutch_has_the_ap_headers_and_live_figures(audited, tmp_path):
-    ws, audit = audited
+def test_demo_register_in_dutch_has_the_ap_headers_and_live_figures(audited_demo, tmp_path):
+    ws, audit = audited_demo
     path, reg = write_register(ws, tmp_path, "xlsx", "nl", audit)
     header = [c.value for c in openpyxl.load_workbook(path)["Verwerkingsregister"][1]]
     assert [h for h in header if h in ART30_NL] == ART30_NL
