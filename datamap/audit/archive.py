@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import json
 import os
@@ -41,11 +40,40 @@ def run_stamp(now: dt.datetime | None = None) -> str:
     return moment.strftime("%Y%m%dT%H%M%S.%fZ")
 
 
+INCOMPLETE = ".incomplete-"
+
+
 def new_run_folder(out_dir: Path) -> Path:
-    """A private temporary folder for a run in progress (same file system as the archive)."""
+    """A private temporary folder for a run in progress (same file system as the archive).
+
+    Its name carries the writer's process id, so that the next run can sweep away the folders of
+    runs that were killed (SIGKILL leaves no chance to clean up) without touching a live one.
+    """
     runs = out_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=".incomplete-", dir=runs))
+    sweep_abandoned(runs)
+    return Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE}{os.getpid()}-", dir=runs))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def sweep_abandoned(runs: Path) -> list[Path]:
+    """Remove the temporary folders of runs whose process is gone; return what was removed."""
+    removed = []
+    for folder in runs.glob(f"{INCOMPLETE}*"):
+        pid = folder.name[len(INCOMPLETE):].split("-", 1)[0]
+        if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
 
 
 def publish_run(tmp: Path, out_dir: Path, stamp: str) -> Path:
