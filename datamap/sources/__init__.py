@@ -434,7 +434,7 @@ def message_id(value: Any) -> Any:
     return value
 
 
-_cached = functools.partial(functools.lru_cache, maxsize=1 << 16)  # one person's e-mail recurs on every invoice
+_cached = functools.partial(functools.lru_cache, maxsize=1 << 12)  # one person's e-mail recurs on every invoice
 NORMALISERS = {
     "email": _cached()(identity.normalise_email),
     "phone": _cached()(identity.normalise_phone),
