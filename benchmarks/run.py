@@ -289,6 +289,12 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
 # --- the run --------------------------------------------------------------------------------------
 
 
+def _save_partial(results: Path, meta: dict[str, Any], measurements: list[Measurement]) -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    (results / "partial.json").write_text(json.dumps({**meta, "measurements": [asdict(m) for m in measurements]},
+                                                     indent=2, default=str), encoding="utf-8")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(str(n) for n in SIZES),
@@ -346,8 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         for phase in args.phase_list:
             m = run_phase(phase, workspace, work, n, args.seed)
             measurements.append(m)
-            say(f"  {n:>9,} {phase:<9} {_secs(m.seconds):>8} s {_mib(m.peak_bytes):>7} MiB"
+            say(f"  {n:>9,} {phase:<9} {_secs(m.seconds):>8} s {_secs(m.cpu):>8} cpu {_mib(m.peak_bytes):>7} MiB"
                 + ("" if m.ok else f"  FAILED {m.error}"))
+            _save_partial(results, meta, measurements)  # an interrupted run keeps what it measured
         if n == args.pushdown_size and not args.no_postgres:
             m = run_phase("pushdown", workspace, work, n, args.seed)
             measurements.append(m)
