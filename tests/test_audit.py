@@ -627,3 +627,20 @@ def test_an_unreadable_collection_stops_the_checks_that_read_it_and_no_others(ha
     ]
     assert status(run)["P05.retention.zoho_books.invoices"] == "failed"
     assert status(run)["P08.requests_answered_in_time"] == "failed"
+
+
+def test_great_expectations_reaches_the_portal_through_a_read_only_url(handmade):
+    """The pushed-down column checks run on the source itself, so the URL GE builds its engine from is read-only."""
+    import sqlite3
+
+    from datamap.audit.run import _sql_source_url
+    from datamap.workspace import load_workspace
+
+    url = _sql_source_url(load_workspace(handmade["ws"]), "customer_portal")
+    assert "mode=ro" in url
+    from sqlalchemy import create_engine, text
+
+    with create_engine(url).connect() as conn:
+        with pytest.raises(Exception) as refused:
+            conn.execute(text("CREATE TABLE intruder (x int)"))
+    assert isinstance(refused.value.orig, sqlite3.OperationalError) and "readonly" in str(refused.value.orig)

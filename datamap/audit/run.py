@@ -218,14 +218,13 @@ def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[st
 
 
 def _sql_source_url(workspace: Workspace, dataset: str) -> str:
-    """The SQLAlchemy URL of a SQL source (SQLite paths resolved in the workspace)."""
+    """The read-only URL of a SQL source, for the engine Great Expectations builds itself."""
+    from datamap.sources import source_url
+
     config = workspace.sources.datasets.get(dataset)
     if config is None or not config.url:
         raise BadInput("sources.yml", f"datasets.{dataset}.url", "a column check needs a SQL source")
-    url = expand_env(config.url, key=f"datasets.{dataset}.url")
-    if url.startswith("sqlite:///"):
-        url = f"sqlite:///{_sqlite_file(workspace, url).resolve()}"
-    return url
+    return source_url(workspace, dataset)
 
 
 def _column_kwargs(check: ResolvedCheck, workspace: Workspace) -> dict[str, Any]:

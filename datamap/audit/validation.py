@@ -71,7 +71,7 @@ class Validator:
         """A SQL source by SQLAlchemy URL (SQLite files opened read-only)."""
         if name not in self._sources:
             if url.startswith("sqlite:///"):
-                path = Path(url[len("sqlite:///"):].split("?")[0])
+                path = Path(url[len("sqlite:///"):].split("?")[0].removeprefix("file:"))
                 self._sources[name] = self._sqlite_source(name, path, read_only=True)
             else:
                 import warnings
