@@ -304,8 +304,8 @@ def _load(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path]
         if src.kind == "message_trace":
             _trace_parts(conn, src.dataset, frame)
         rows += len(frame)
-    if src.fmt.key_column and src.fmt.unique_key and not mbox:
-        _check_unique_key(conn, src, tbl, src.fmt.key_column)
+    if src.key_column and src.fmt.unique_key and not mbox:
+        _check_unique_key(conn, src, tbl, src.key_column)
     _index_norms(conn, tbl)
     return rows
 
@@ -427,7 +427,7 @@ def _insert(conn: "Connection", tbl: str, frame: "pd.DataFrame") -> None:
 
 def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, frame: "pd.DataFrame") -> None:
     """One ``identifiers`` row per normalised identifier of each record (mail: sender, recipients, body)."""
-    key = src.fmt.key_column if src.fmt.key_column in frame.columns else "_row"
+    key = src.key_column if src.key_column in frame.columns else "_row"
     kinds = dict(src.fmt.identifier_columns())
     rows: list[tuple[Any, ...]] = []
     for column, kind in kinds.items():

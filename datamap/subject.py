@@ -228,10 +228,10 @@ def read_map(workspace: Workspace) -> MapView:
     for key, system in view.systems.items():
         for ref in system.get("dataset_references") or []:
             view.dataset_system[str(ref)] = key
-    from datamap.sources import collections, resolve
+    from datamap.sources import collections, key_column
 
     for dataset_key, collection in collections(workspace):
-        column = resolve(workspace, dataset_key, collection).fmt.key_column
+        column = key_column(workspace, dataset_key, collection)
         if column:
             view.store_keys[(dataset_key, collection)] = column
     for key, dataset in dm.datasets.items():

@@ -91,6 +91,7 @@ class CollectionSource(_Model):
     delimiter: str = "auto"
     date_format: str | None = None
     columns: dict[str, str] = Field(default_factory=dict, description="their header -> standard header")
+    key: str | None = Field(None, description="the header of the column that identifies a record, when the product has no standard one")
 
     def file_format(self) -> FileFormat:
         if self.format:

@@ -45,3 +45,13 @@ def test_the_documented_example_answers_where_an_email_address_lives(example, ca
 
 def test_the_documented_example_scans_clean(example, capsys):
     assert main(["scan", str(example)]) == 0
+
+
+def test_the_documented_example_names_an_expired_lead_by_its_record_id(example, tmp_path):
+    """Bram's last activity (2024-01-15) plus one year lies before 2026-11-24; the lead is named by its Record Id."""
+    import json
+
+    main(["audit", str(example), "--out", str(tmp_path / "out"), "--no-progress"])
+    findings = json.loads((tmp_path / "out" / "findings.json").read_text())
+    expired = [(f["system"], f["record_key"]) for f in findings if f["rule"] == "retention.expired"]
+    assert expired == [("zoho_crm", "4150868000000100008")]

@@ -254,7 +254,7 @@ def _provenance(store: Path) -> dict[str, str]:
 
 def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Finding]:
     """Add the data row to evidence that names its record only by key (erasure leftovers, stale records)."""
-    from datamap.sources import collection_format
+    from datamap.sources import key_column
 
     out = []
     con = sqlite3.connect(store)
@@ -264,7 +264,7 @@ def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Findi
             if "row" in f.evidence or dataset is None or not f.collection:
                 out.append(f)
                 continue
-            key = collection_format(dataset.product, f.collection).key_column
+            key = key_column(ws, f.dataset or "", f.collection)
             table = f"{f.dataset}__{f.collection}"
             if not key or not IDENTIFIER.match(key) or not IDENTIFIER.match(table):
                 out.append(f)
@@ -298,16 +298,14 @@ def _dataset_of(ws: Workspace, system: str) -> str:
 
 def retention_items(ws: Workspace) -> list[dict[str, str]]:
     """One for_each item per retention rule: system, collection, store table, date column, record key."""
-    from datamap.sources import collection_format
+    from datamap.sources import key_column
 
     items = []
     for rule in ws.policy.retention:
         name = _dataset_of(ws, rule.system)
-        dataset = ws.sources.datasets.get(name)
-        fmt = collection_format(dataset.product if dataset else "generic", rule.collection)
         items.append({"system": rule.system, "dataset": name, "collection": rule.collection,
                       "date_column": rule.date_column, "table": f"{name}__{rule.collection}",
-                      "key": fmt.key_column or "_row"})
+                      "key": key_column(ws, name, rule.collection) or "_row"})
     return items
 
 

@@ -135,6 +135,11 @@ class ResolvedSource:
         return bool(self.config.url)
 
     @property
+    def key_column(self) -> str | None:
+        """The store column that identifies a record: sources.yml's ``key:``, else the product's standard key."""
+        return snake(self.source.key) if self.source.key else self.fmt.key_column
+
+    @property
     def kind(self) -> str:
         """``sql``, ``csv``, ``xlsx``, ``mbox`` or ``message_trace``."""
         if self.is_sql:
@@ -222,6 +227,18 @@ def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) 
         root=workspace.root,
         latest=latest_possible_date(workspace),
     )
+
+
+def key_column(workspace: "Workspace | str | Path", dataset: str, collection: str) -> str | None:
+    """The store column that identifies a record of a collection (None when neither sources.yml nor the format names one)."""
+    workspace = as_workspace(workspace)
+    config = workspace.sources.datasets.get(dataset)
+    if config is None:
+        return None
+    source = config.collections.get(collection)
+    if source is not None and source.key:
+        return snake(source.key)
+    return collection_format(config.product, collection).key_column
 
 
 def latest_possible_date(workspace: Workspace) -> dt.date:
