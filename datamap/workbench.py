@@ -37,17 +37,7 @@ class Outputs:
             rows.append(("Great Expectations Data Docs", self.data_docs))
         rows.append(("audit report", self.report))
         rows += [("register of processing activities", p) for p in self.registers]
-        return rows
-
-
-def write_discovery(workspace: Workspace, data_map: Any, path: Path) -> Path:
-    """Write discovery's column table (categories and confidences, never values) as CSV."""
-    from datamap.discovery import scan
-
-    result = scan(workspace, data_map)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result.table().to_csv(path, index=False)
-    return path
+        return [(label, path) for label, path in rows if path.exists()]  # discovery.csv only when discovery ran
 
 
 def run_everything(workspace: Workspace | str | os.PathLike[str], out: str | os.PathLike[str],
@@ -62,11 +52,10 @@ def run_everything(workspace: Workspace | str | os.PathLike[str], out: str | os.
     base = Path(out)
     dm = load_map(ws)
     map_page = write_map_summary(dm, base / "map", ws.policy)
-    discovery = write_discovery(ws, dm, base / "discovery.csv")
     audit_dir = base / "audit"
-    run = run_audit(ws, audit_dir, progress=progress)
+    run = run_audit(ws, audit_dir, progress=progress)  # its discovery check keeps the column table
     report = write_report(ws, run.run_dir, base / "audit-report.html")
     registers = [write_register(ws, base / "register", fmt, lang, audit_dir)[0] for fmt, lang in REGISTER_OUTPUTS]
-    return Outputs(map_summary=map_page, discovery=discovery, audit_dir=audit_dir,
+    return Outputs(map_summary=map_page, discovery=audit_dir / "discovery.csv", audit_dir=audit_dir,
                    findings=audit_dir / "findings.json", run_dir=run.run_dir, data_docs=run.docs_index,
                    report=report, registers=registers, exit_code=run.exit_code, audit=run)

@@ -28,7 +28,7 @@ from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer, load_key
 from datamap.store import sha256_file
-from datamap.workspace import Workspace, expand_env, load_workspace
+from datamap.workspace import Workspace, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
 
@@ -183,8 +183,9 @@ def _rule_matches(rule: str, patterns: list[str]) -> bool:
     return any(hit(p) for p in patterns if not p.startswith("!")) and not any(hit(p[1:]) for p in patterns if p.startswith("!"))
 
 
-def _engine_findings(kind: str, workspace: Workspace, dm: Any) -> list[Finding]:
+def _engine_findings(kind: str, workspace: Workspace, engines: dict[str, Any]) -> list[Finding]:
     """Run the map policies, discovery or the notice lint once, on the audit's one loaded map."""
+    dm = engines["data_map"]
     if kind == "map":
         from datamap import map as data_map
 
@@ -193,6 +194,7 @@ def _engine_findings(kind: str, workspace: Workspace, dm: Any) -> list[Finding]:
         from datamap import discovery
 
         result = discovery.scan(workspace, dm)
+        engines["scan"] = result  # its column table is kept with the run
         errors = list(dict.fromkeys(getattr(result, "errors", {}).values()))
         if errors:  # findings from the sources that were read would pass for the whole answer
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
@@ -208,7 +210,7 @@ def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[st
     kind = check.spec.kind
     if kind not in cache:
         try:
-            cache[kind] = _engine_findings(kind, workspace, cache["data_map"])
+            cache[kind] = _engine_findings(kind, workspace, cache)
         except Exception as exc:  # noqa: BLE001 -- remembered so every check of this engine says why
             cache[kind] = exc
     if isinstance(cache[kind], Exception):
@@ -391,7 +393,10 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             from datamap.audit.validation import Validator
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-            results, findings = _run_checks(resolved, ws, dm, staged, params, validator, pseudo, sources, progress)
+            engines: dict[str, Any] = {"data_map": dm}
+            results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
+            if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
+                engines["scan"].table().to_csv(tmp / "discovery.csv", index=False)
             findings = with_rows(findings, store_copy, ws)
             docs = validator.build_docs()
             validator.close()
@@ -426,8 +431,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # an interrupted run leaves no half run behind
         raise
-    for name in ("findings.json", "findings.csv", "checks.json", "comparison.json", "run.json"):
-        archive.replace_file(run_dir / name, out / name)
+    for name in ("findings.json", "findings.csv", "checks.json", "comparison.json", "run.json", "discovery.csv"):
+        if (run_dir / name).exists():
+            archive.replace_file(run_dir / name, out / name)
     if (run_dir / "data_docs").is_dir():
         archive.replace_tree(run_dir / "data_docs", out / "data_docs")
     result.run_dir = run_dir
@@ -435,12 +441,12 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     return result
 
 
-def _run_checks(resolved: list[ResolvedCheck], ws: Workspace, dm: Any, staged: Staged, params: dict[str, Any],
-                validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
+def _run_checks(resolved: list[ResolvedCheck], ws: Workspace, cache: dict[str, Any], staged: Staged,
+                params: dict[str, Any], validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
                 progress: bool) -> tuple[list[CheckResult], list[Finding]]:
+    """Run every check; ``cache`` holds the loaded map and what each engine (map, discovery, notice) found."""
     results: list[CheckResult] = []
     findings: list[Finding] = []
-    cache: dict[str, Any] = {"data_map": dm}
     with _progress(progress, len(resolved)) as advance:
         for check in resolved:
             advance(f"{check.check_id}: {check.name}")
