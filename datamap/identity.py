@@ -91,6 +91,14 @@ def normalise_name(value: object) -> str | None:
     return text or None
 
 
+_WORD_BREAK = re.compile(r"[\s\-,.']+")
+
+
+def name_words(value: object) -> list[str]:
+    """The folded words of a name (``Jan-Willem van den Bergh`` -> ``['jan', 'willem', 'van', 'den', 'bergh']``)."""
+    return [w for w in _WORD_BREAK.split(normalise_name(value) or "") if w]
+
+
 def default_key_file(workspace_root: Path) -> Path:
     """Where a workspace's pseudonym key lives: outside the repository, per workspace."""
     digest = hashlib.sha256(str(workspace_root.resolve()).encode()).hexdigest()[:16]

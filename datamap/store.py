@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from datamap.errors import BadInput
+from datamap.identity import name_words
 from datamap.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "1"
+STORE_VERSION = "2"  # 2: name_words, the indexed words of every name identifier
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)
@@ -47,6 +48,8 @@ CREATE TABLE IF NOT EXISTS _staging (tbl TEXT PRIMARY KEY, fingerprint TEXT);
 CREATE TABLE IF NOT EXISTS identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
 CREATE INDEX IF NOT EXISTS identifiers_kind_value ON identifiers (kind, value);
 CREATE INDEX IF NOT EXISTS identifiers_tbl_key ON identifiers (tbl, record_key);
+CREATE TABLE IF NOT EXISTS name_words (word TEXT, tbl TEXT, record_key TEXT);
+CREATE INDEX IF NOT EXISTS name_words_word ON name_words (word);
 CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT);
 """
 
@@ -292,6 +295,7 @@ def _load(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path]
     else:
         conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{tbl}"')
         conn.exec_driver_sql("DELETE FROM identifiers WHERE tbl = ?", (tbl,))
+        conn.exec_driver_sql("DELETE FROM name_words WHERE tbl = ?", (tbl,))
     if src.kind == "message_trace":
         _ensure_mail_tables(conn, src.dataset)
         conn.exec_driver_sql(f'DELETE FROM "{src.dataset}__recipients" WHERE via = ?', ("trace",))
@@ -441,6 +445,10 @@ def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, fram
             rows += [(tbl, k, kind, v) for k, values in zip(frame["message_id"], frame[column]) for v in _split(values)]
     if rows:
         conn.exec_driver_sql("INSERT INTO identifiers VALUES (?, ?, ?, ?)", rows)
+        # A name is searched by the start of any of its words: an index on the words, not a scan of all names.
+        words = [(w, t, k) for t, k, kind, v in rows if kind == "name" for w in dict.fromkeys(name_words(v)) if len(w) >= 3]
+        if words:
+            conn.exec_driver_sql("INSERT INTO name_words VALUES (?, ?, ?)", words)
 
 
 def _record(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path], fingerprint: str | None,

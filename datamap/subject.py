@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from datamap.errors import BadInput
-from datamap.identity import normalise_customer_number, normalise_email, normalise_iban, normalise_name, normalise_phone
+from datamap.identity import (name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name,
+                              normalise_phone)
 from datamap.workspace import retention_start
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class Match:
 def name_tokens(name: str | None) -> list[str]:
     """The folded words of a name without tussenvoegsels: ``Jan van der Berg`` -> ``['jan', 'berg']``."""
     folded = re.sub(r"\bv\.? ?d\.?(?=\s|$)|\bv/d\b", " van der ", normalise_name(name) or "")
-    words = [w for w in re.split(r"[\s\-,.']+", folded) if w]
+    words = name_words(folded)
     core = [w for w in words if w not in TUSSENVOEGSELS]
     return core or words
 
@@ -357,9 +358,9 @@ def _name_candidates(con: sqlite3.Connection, query: Iterable[str]) -> dict[tupl
     stems = sorted({w[:4] for name in query for w in name_tokens(name) if len(w) >= 3})
     if not stems:
         return {}
-    like = " OR ".join("value LIKE ?" for _ in stems)
-    rows = con.execute(f"SELECT DISTINCT tbl, record_key FROM identifiers WHERE kind = 'name' AND ({like})",
-                       [f"%{s}%" for s in stems]).fetchall()
+    ranges = " OR ".join("(word >= ? AND word < ?)" for _ in stems)  # a prefix range uses the index on word
+    rows = con.execute(f"SELECT DISTINCT tbl, record_key FROM name_words WHERE {ranges}",
+                       [bound for stem in stems for bound in (stem, stem + "\uffff")]).fetchall()
     return _names_of(con, [(r["tbl"], str(r["record_key"])) for r in rows])
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from datamap.errors import BadInput
+from datamap.identity import name_words
 from datamap.subject import (
     Subject, build_export, erasure_check, erasure_checks, find, name_score, read_map, request_log, request_status,
     summary, validate_export, write_export,
@@ -159,6 +160,7 @@ def estate(tmp_path_factory):
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE _provenance(tbl, dataset, collection, source, sha256, url, rows, read_at)")
     con.execute("CREATE TABLE identifiers(tbl, record_key, kind, value)")
+    con.execute("CREATE TABLE name_words(word, tbl, record_key)")
     for table, (dataset, collection, source, columns, rows) in TABLES.items():
         con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
         con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)", (table, dataset, collection, source, "x", None, len(rows), "2026-11-24"))
@@ -168,6 +170,9 @@ def estate(tmp_path_factory):
                 kind = IDENTIFIER_COLUMNS.get(column)
                 if kind and value and _normalised(kind, value):
                     con.execute("INSERT INTO identifiers VALUES (?,?,?,?)", (table, row[0], kind, _normalised(kind, value)))
+                    if kind == "name":
+                        con.executemany("INSERT INTO name_words VALUES (?,?,?)",
+                                        [(w, table, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
     con.commit()
     con.close()
     ws = load_workspace(root)
