@@ -184,6 +184,9 @@ def _parse(files: list[tuple[str, dict]]) -> tuple[dict[str, dict[str, Any]], di
                     model = model_map[rtype].model_validate(raw)
                 except ValidationError as exc:
                     raise _validation_error(rel, where, exc) from None
+                except TypeError:  # fideslang sorts named lists in a validator; a null name breaks the sort
+                    raise BadInput(rel, where, "an item of its lists has no name",
+                                   "every privacy declaration, collection and field needs a name") from None
                 if (rtype, model.fides_key) in provenance:
                     raise BadInput(rel, where, "duplicate fides_key", f"also declared in {provenance[(rtype, model.fides_key)]}")
                 resources[rtype][model.fides_key] = model

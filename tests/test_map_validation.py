@@ -204,3 +204,12 @@ def test_flows_in_a_cycle_are_still_reported(tmp_path):
         "name": "Invoices", "data_use": "finance", "data_subjects": ["customer"], "data_categories": ["user.name"]}]}
     dm = load_map(write(tmp_path, {"a.yml": {"system": [a, b], "dataset": [DATASET]}}))
     assert flows(dm, "user.name") == [["books", "zoho_crm"], ["zoho_crm", "books"]]
+
+
+def test_a_declaration_without_a_name_among_named_ones_is_one_line_not_a_traceback(tmp_path):
+    """Found by fuzzing: fideslang sorts named lists in a validator, and a null name broke the sort."""
+    unnamed = {**SYSTEM["privacy_declarations"][0], "name": None}
+    system = {**SYSTEM, "privacy_declarations": [SYSTEM["privacy_declarations"][0], unnamed]}
+    folder = write(tmp_path, {"s.yml": {"system": [system], "dataset": [DATASET]}})
+    assert bad_line(folder) == ("manifests/s.yml: system zoho_crm: an item of its lists has no name "
+                                "(every privacy declaration, collection and field needs a name)")

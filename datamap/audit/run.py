@@ -341,6 +341,29 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
     db.commit()
 
 
+def _watch_interrupts() -> tuple[Callable[[], bool], Callable[[], None]]:
+    """Remember a SIGINT during the run, so a run interrupted inside a library is still not published.
+
+    Great Expectations turns exceptions inside a metric into a failed result, KeyboardInterrupt
+    included; the flag survives that. Only the main thread can install a signal handler.
+    """
+    import signal
+    import threading
+
+    seen = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return seen.is_set, lambda: None
+    previous = signal.getsignal(signal.SIGINT) or signal.default_int_handler
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        seen.set()
+        signal.signal(signal.SIGINT, previous)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return seen.is_set, lambda: signal.signal(signal.SIGINT, previous)
+
+
 def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str],
               as_of: dt.date | None = None, progress: bool = True, *,
               staged: Staged | None = None, catalogue_dirs: list[Path] | None = None,
@@ -376,6 +399,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
+    interrupted, stop_watching = _watch_interrupts()
     try:
         work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))
         try:
@@ -427,10 +451,14 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         archive.write_json(tmp / "checks.json", [c.to_dict() for c in results])
         archive.write_json(tmp / "comparison.json", comparison)
         archive.write_json(tmp / "run.json", manifest)
+        if interrupted():  # a library may have swallowed the KeyboardInterrupt: never publish such a run
+            raise KeyboardInterrupt
         run_dir = archive.publish_run(tmp, out, stamp)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # an interrupted run leaves no half run behind
         raise
+    finally:
+        stop_watching()
     for name in ("findings.json", "findings.csv", "checks.json", "comparison.json", "run.json", "discovery.csv"):
         if (run_dir / name).exists():
             archive.replace_file(run_dir / name, out / name)
