@@ -122,15 +122,16 @@ def load_run(folder: str | Path, workspace_root: str | Path | None = None) -> Ar
 
 
 def run_folders(folder: str | Path) -> list[Path]:
-    """The run folders under ``folder`` (itself, or ``runs/*``), oldest first."""
+    """The run folders under ``folder`` (itself, its ``runs/``, or a ``runs`` folder), oldest first.
+
+    What counts as a finished run is the archive's decision (``datamap.audit.archive.finished_runs``).
+    """
+    from datamap.audit.archive import finished_runs
+
     base = Path(folder)
     if (base / "checks.json").exists() and not (base / "runs").is_dir():
         return [base]
-    runs = base / "runs" if (base / "runs").is_dir() else base
-    if not runs.is_dir():
-        return []
-    # a name starting with '.' is a run still being written (datamap.audit.archive)
-    return sorted(p for p in runs.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / "checks.json").exists())
+    return finished_runs(base.parent if base.name == "runs" and not (base / "runs").is_dir() else base)
 
 
 def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> ArchivedRun | None:
