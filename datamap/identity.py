@@ -82,11 +82,16 @@ def normalise_customer_number(value: object) -> str | None:
 
 
 def normalise_name(value: object) -> str | None:
-    """Fold case, diacritics and spacing of a personal name (``Émile  de Vries`` -> ``emile de vries``)."""
+    """Fold case, diacritics and spacing of a personal name (``Émile  de Vries`` -> ``emile de vries``).
+
+    Folding twice gives the same text, so a stored folded name need not be folded again.
+    """
     if value is None:
         return None
-    text = unicodedata.normalize("NFKD", str(value))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = str(value)
+    if not text.isascii():  # most names are ASCII: no decomposition needed
+        text = unicodedata.normalize("NFKD", text.lower())
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = _space.sub(" ", text).strip().lower()
     return text or None
 
@@ -94,9 +99,13 @@ def normalise_name(value: object) -> str | None:
 _WORD_BREAK = re.compile(r"[\s\-,.']+")
 
 
-def name_words(value: object) -> list[str]:
-    """The folded words of a name (``Jan-Willem van den Bergh`` -> ``['jan', 'willem', 'van', 'den', 'bergh']``)."""
-    return [w for w in _WORD_BREAK.split(normalise_name(value) or "") if w]
+def name_words(value: object, folded: bool = False) -> list[str]:
+    """The folded words of a name (``Jan-Willem van den Bergh`` -> ``['jan', 'willem', 'van', 'den', 'bergh']``).
+
+    ``folded=True``: the value already went through :func:`normalise_name`.
+    """
+    text = (value if folded else normalise_name(value)) or ""
+    return [w for w in _WORD_BREAK.split(str(text)) if w]
 
 
 def default_key_file(workspace_root: Path) -> Path:

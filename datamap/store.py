@@ -409,6 +409,17 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+_BINDABLE = frozenset({str, int, type(None)})
+
+
+def _bindable(series: "pd.Series") -> list[Any]:
+    """A column as values sqlite3 binds; the shaped columns (text, int, None) pass through untouched."""
+    values = series.tolist()
+    if set(map(type, values)) <= _BINDABLE:  # C-level check: most columns need no per-cell work
+        return values
+    return [_plain(v) for v in values]
+
+
 def _insert(conn: "Connection", tbl: str, frame: "pd.DataFrame") -> None:
     columns = list(frame.columns)
     quoted = ", ".join(f'"{c}"' for c in columns)
@@ -422,33 +433,40 @@ def _insert(conn: "Connection", tbl: str, frame: "pd.DataFrame") -> None:
             if column not in have:
                 conn.exec_driver_sql(f'ALTER TABLE "{tbl}" ADD COLUMN "{column}" {_sqlite_type(column, frame[column])}')
     marks = ", ".join("?" for _ in columns)
-    plain = frame.astype(object).where(frame.notna(), None)  # native ints and str, None for every kind of NA
-    rows = [tuple(v if v is None or type(v) in (str, int) else _plain(v) for v in row)
-            for row in plain.itertuples(index=False, name=None)]
+    rows = list(zip(*(_bindable(frame[c]) for c in columns)))
     if rows:
         conn.exec_driver_sql(f'INSERT INTO "{tbl}" ({quoted}) VALUES ({marks})', rows)
 
 
 def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, frame: "pd.DataFrame") -> None:
     """One ``identifiers`` row per normalised identifier of each record (mail: sender, recipients, body)."""
+    from itertools import compress, repeat
+
     key = src.key_column if src.key_column in frame.columns else "_row"
+    keys = [str(k) for k in _bindable(frame[key])]
     kinds = dict(src.fmt.identifier_columns())
     rows: list[tuple[Any, ...]] = []
+    names: list[tuple[str, str]] = []
     for column, kind in kinds.items():
         norm = f"{column}__norm"
         if norm not in frame.columns:
             continue
-        rows += [(tbl, str(_plain(k)), kind, v) for k, v in zip(frame[key], frame[norm]) if _plain(v) is not None]
+        values = _bindable(frame[norm])
+        present = [v is not None for v in values]
+        found = list(zip(compress(keys, present), compress(values, present)))
+        rows += zip(repeat(tbl), (k for k, _ in found), repeat(kind), (v for _, v in found))
+        if kind == "name":
+            names += found
     if src.kind == "mbox":
         for column, kind in (("to_addrs", "email"), ("cc_addrs", "email"), ("body_emails", "email"),
                              ("body_phones", "phone"), ("body_ibans", "iban")):
             rows += [(tbl, k, kind, v) for k, values in zip(frame["message_id"], frame[column]) for v in _split(values)]
     if rows:
         conn.exec_driver_sql("INSERT INTO identifiers VALUES (?, ?, ?, ?)", rows)
-        # A name is searched by the start of any of its words: an index on the words, not a scan of all names.
-        words = [(w, t, k) for t, k, kind, v in rows if kind == "name" for w in dict.fromkeys(name_words(v)) if len(w) >= 3]
-        if words:
-            conn.exec_driver_sql("INSERT INTO name_words VALUES (?, ?, ?)", words)
+    # A name is searched by the start of any of its words: an index on the words, not a scan of all names.
+    words = [(w, tbl, k) for k, v in names for w in dict.fromkeys(name_words(v, folded=True)) if len(w) >= 3]
+    if words:
+        conn.exec_driver_sql("INSERT INTO name_words VALUES (?, ?, ?)", words)
 
 
 def _record(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path], fingerprint: str | None,

@@ -373,8 +373,11 @@ def _parse_dates(values: "pd.Series", kind: str, src: ResolvedSource) -> tuple["
 
     fmt = src.date_format if kind != "date" else date_part(src.date_format)
     iso = fmt.upper() == "ISO8601"
-    typed = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
-    text = values.where(~typed, None).map(lambda v: v if v is None or isinstance(v, str) else _as_text(v))
+    if set(map(type, values)) <= {str, type(None)}:  # text, as in every CSV: nothing typed to set aside
+        typed, text = pd.Series(False, index=values.index), values
+    else:
+        typed = values.map(lambda v: isinstance(v, (dt.date, dt.datetime)))
+        text = values.where(~typed, None).map(lambda v: v if v is None or isinstance(v, str) else _as_text(v))
     utc = kind == "datetime_utc"
     parsed = pd.to_datetime(text, format="ISO8601" if iso else fmt, errors="coerce", utc=utc or iso)
     if getattr(parsed.dt, "tz", None) is not None:
@@ -492,10 +495,7 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
                 raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
                                f"date {values[i]!r} lies in the future (after {src.latest.isoformat()})",
                                "a record cannot be dated after the audit; check the export's date_format")
-        out = "%Y-%m-%d" if kind == "date" else "%Y-%m-%d %H:%M:%S"
-        text = parsed.dt.strftime(out).astype(object)
-        text[parsed.isna()] = None
-        frame[column] = text
+        frame[column] = _iso_text(parsed, kind == "date")
     for header in src.fmt.booleans:
         column = snake(header)
         if column in frame.columns:
@@ -514,19 +514,45 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
         if kind == "iban":
             frame[f"{column}__masked"] = pd.Series(
                 [None if v is None else int(identity.is_masked(v)) for v in frame[column]], index=frame.index, dtype="Int64")
-        normalise = NORMALISERS[kind]
-        frame[f"{column}__norm"] = _objects(frame[column], lambda v: None if v is None else normalise(_as_text(v)))
+        frame[f"{column}__norm"] = _normalised(frame[column], NORMALISERS[kind])
     return frame
 
 
-def _blanks_to_none(series: "pd.Series") -> "pd.Series":
-    """Empty text, NaN and NaT become None; an all-text column (every CSV) is done in one vectorised pass."""
+def _iso_text(parsed: "pd.Series", date_only: bool) -> "pd.Series":
+    """Timestamps as ``%Y-%m-%d`` or ``%Y-%m-%d %H:%M:%S`` text (None for NaT), formatted by numpy, not per cell."""
+    import numpy as np
     import pandas as pd
 
-    if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        text = series.astype(object)
-        blank = text.isna() | (text.str.strip() == "")
-        return text.where(~blank, None).astype(object)
+    stamps = parsed.to_numpy(dtype="datetime64[s]")
+    text = np.datetime_as_string(stamps, unit="D" if date_only else "s")  # 2024-01-31T09:05:00
+    if not date_only and len(text):
+        text.view(np.uint32).reshape(len(text), -1)[:, 10] = ord(" ")  # the 'T' becomes a space
+    out = text.astype(object)
+    out[np.isnat(stamps)] = None
+    return pd.Series(out, index=parsed.index, dtype=object)
+
+
+def _normalised(series: "pd.Series", normalise: Any) -> "pd.Series":
+    """Normalise each distinct value once (one customer's e-mail recurs on every invoice); None stays None."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)  # None and NaN get -1
+    table = np.array([normalise(_as_text(v)) for v in uniques] + [None], dtype=object)
+    return pd.Series(table[codes], index=series.index, dtype=object)  # -1 picks the trailing None
+
+
+def _blanks_to_none(series: "pd.Series") -> "pd.Series":
+    """Empty text, NaN and NaT become None; an all-text column (every CSV) is done without Python per cell."""
+    import numpy as np
+    import pandas as pd
+
+    values = series.to_numpy(dtype=object)
+    if set(map(type, values)) == {str}:
+        blank = (values == "") | np.fromiter(map(str.isspace, values), dtype=bool, count=len(values))
+        values = values.copy()
+        values[blank] = None
+        return pd.Series(values, index=series.index, dtype=object)
     return _objects(series, _blank_to_none)
 
 
