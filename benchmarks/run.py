@@ -13,6 +13,7 @@ The table goes to the terminal and to ``benchmarks/results/bench.md`` and ``benc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -20,6 +21,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -57,18 +59,53 @@ class Measurement:
 def run_process(cmd: list[str], log: Path, env: dict[str, str] | None = None) -> tuple[int, float, int, float]:
     """Run a command in a fresh process; return its exit status, wall seconds, peak RSS in bytes and CPU seconds.
 
-    ``os.wait4`` gives this child's own rusage (with its waited-for children), so one phase's peak
-    never counts against the next.
+    ``os.wait4`` gives this child's own rusage with its waited-for children (CPU), so one phase
+    never counts against the next. Memory is the peak of the whole process tree, summed: staging
+    runs worker processes at once, and rusage would report only the largest single one of them.
     """
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
+        tree = TreeMemory(proc.pid)
+        tree.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
+        tree.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
     cpu = usage.ru_utime + usage.ru_stime  # what the work costs, whatever else the machine is doing
-    return proc.returncode, wall, usage.ru_maxrss * 1024, cpu  # Linux reports ru_maxrss in KiB
+    return proc.returncode, wall, max(usage.ru_maxrss * 1024, tree.peak), cpu  # Linux reports ru_maxrss in KiB
+
+
+class TreeMemory(threading.Thread):
+    """Sample the summed resident memory of a process and its descendants every 0.1 s; keep the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        import psutil
+
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while not self._done.is_set():
+            total = 0
+            try:
+                for process in [root, *root.children(recursive=True)]:
+                    with contextlib.suppress(psutil.Error):
+                        total += process.memory_info().rss
+            except psutil.Error:
+                break
+            self.peak = max(self.peak, total)
+            self._done.wait(self.interval)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def run_phase(phase: str, workspace: Path, work: Path, subjects: int, seed: int) -> Measurement:

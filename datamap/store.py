@@ -147,13 +147,15 @@ def stage(
     collections: Iterable[tuple[str, str]] | None = None,
     params: dict[str, Any] | None = None,
     chunksize: int | None = None,
+    workers: int | None = None,
 ) -> Store:
     """Stage the sources the checks need into the audit store and return it.
 
     ``collections``: the ``(dataset, collection)`` pairs to stage (default: every one in
     sources.yml). ``path``: the SQLite file (default ``<workspace>/.datamap/store.sqlite``); it is
     reused, and a table restaged only when its source changed. ``params``: extra check parameters
-    added to the policy's in the ``params`` table.
+    added to the policy's in the ``params`` table. ``workers``: processes reading sources at once
+    (default: one per core when there is enough to read, see :func:`worker_count`).
     """
     from sqlalchemy import create_engine, event
 
@@ -183,8 +185,13 @@ def stage(
     with _staging_lock(target):  # a second audit of the same workspace waits, then reuses what the first staged
         with engine.begin() as conn:
             conn.connection.driver_connection.executescript(_META)
-        for dataset, collection in dict.fromkeys(wanted):
-            store.status[(dataset, collection)] = _stage_one(store, dataset, collection, chunksize or DEFAULT_CHUNKSIZE)
+        plans = _plans(store, list(dict.fromkeys(wanted)))
+        parts = [p for p in plans.values() if isinstance(p, _Part)]
+        with _parts_folder(target) as folder:
+            loaded = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, worker_count(parts, workers))
+            with _bulk(engine, cold=bool(parts) and _is_empty(engine)):
+                for key, plan in plans.items():
+                    store.status[key] = plan if isinstance(plan, SourceStatus) else _merge(store, plan, next(loaded))
         if any(s.ok and not s.reused for s in store.status.values()):
             _analyze(engine)
         write_params(store, params or {})
@@ -218,7 +225,27 @@ def _analyze(engine: "Engine") -> None:
 # --- one source ----------------------------------------------------------------------------------
 
 
-def _stage_one(store: Store, dataset: str, collection: str, chunksize: int) -> SourceStatus:
+@dataclass
+class _Part:
+    """A collection to (re)stage: read into its own SQLite file (maybe in a worker), then merged."""
+
+    src: "ResolvedSource"
+    table: str
+    files: list[Path]
+    fingerprint: str | None
+    size: int  # bytes of its files (0 for a database): how much reading it takes
+
+
+def _plans(store: Store, keys: list[tuple[str, str]]) -> "dict[tuple[str, str], SourceStatus | _Part]":
+    """Plan every collection; the sources are hashed in threads (hashlib releases the GIL, the disk is shared)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(keys)))) as pool:
+        return dict(zip(keys, pool.map(lambda key: _plan(store, *key), keys)))
+
+
+def _plan(store: Store, dataset: str, collection: str) -> "SourceStatus | _Part":
+    """Decide what to do with one collection: reuse its table, restage it, or report why it cannot be read."""
     from datamap.sources import resolve
 
     tbl = f"{dataset}__{collection}"
@@ -231,14 +258,163 @@ def _stage_one(store: Store, dataset: str, collection: str, chunksize: int) -> S
             if fingerprint and _unchanged(conn, tbl, collection, fingerprint):
                 rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{tbl}"').scalar_one()
                 return SourceStatus(dataset, collection, tbl, rows=int(rows), reused=True)
-            rows = _load(conn, src, tbl, files, chunksize)
-            _record(conn, src, tbl, files, fingerprint, rows)
-        return SourceStatus(dataset, collection, tbl, rows=rows)
-    except BadInput as exc:
-        return SourceStatus(dataset, collection, tbl, error=exc.line())
-    except Exception as exc:  # one broken source must not stop the others; say what broke
-        return SourceStatus(dataset, collection, tbl, error=f"{dataset}.{collection}: cannot be read: "
-                            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+        return _Part(src, tbl, files, fingerprint, sum(f.stat().st_size for f in files))
+    except Exception as exc:
+        return SourceStatus(dataset, collection, tbl, error=_reason(exc, dataset, collection))
+
+
+def _reason(exc: Exception, dataset: str, collection: str) -> str:
+    """The one line a source's failure is reported with (one broken source must not stop the others)."""
+    if isinstance(exc, BadInput):
+        return exc.line()
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{dataset}.{collection}: cannot be read: {type(exc).__name__}: {first}"
+
+
+PARALLEL_BYTES = 64 << 20  # below this, starting worker processes costs more than it saves
+
+
+def worker_count(parts: "list[_Part]", requested: int | None = None) -> int:
+    """How many processes read sources at once: ``requested``, ``DATAMAP_WORKERS``, else one per core.
+
+    Reading and shaping is single-threaded Python, so a second core halves it; for a small
+    workspace the workers' start-up (importing pandas) costs more than it saves.
+    """
+    if requested is None and os.environ.get("DATAMAP_WORKERS"):
+        requested = int(os.environ["DATAMAP_WORKERS"])
+    if requested is None:
+        if sum(p.size for p in parts) + sum(1 for p in parts if p.src.is_sql) * PARALLEL_BYTES < PARALLEL_BYTES:
+            return 1
+        requested = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(requested, len(parts)))
+
+
+@contextlib.contextmanager
+def _parts_folder(target: Path) -> Iterator[Path]:
+    """A scratch folder next to the store for the parts; a killed run's leftovers go with the next run."""
+    import shutil
+    import tempfile
+
+    for old in target.parent.glob(f".{target.name}.parts-*"):  # the staging lock is held: nobody else uses them
+        shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f".{target.name}.parts-", dir=target.parent))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_parts(parts: "list[_Part]", folder: Path, chunksize: int, workers: int) -> Iterator[tuple[Path, int, str | None]]:
+    """Read every part into its own file; yield ``(file, rows, error)`` in the parts' order.
+
+    With several workers the parts are read concurrently in processes (largest first, so the
+    biggest export does not start last) while this process merges the finished ones in order.
+    """
+    jobs = [(p.src, p.table, str(folder / f"{i}.sqlite"), chunksize) for i, p in enumerate(parts)]
+    if workers <= 1:
+        for job in jobs:
+            yield Path(job[2]), *_read_part(*job)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: no fork of a process that may run threads (Jupyter), and the workers stay this
+    # process's own children, so its resource usage (the benchmark's CPU and memory) counts them
+    context = multiprocessing.get_context("spawn")
+    order = sorted(range(len(jobs)), key=lambda i: -parts[i].size)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {i: pool.submit(_read_part, *jobs[i]) for i in order}
+        for i, job in enumerate(jobs):
+            yield Path(job[2]), *futures[i].result()
+
+
+def _read_part(src: "ResolvedSource", tbl: str, path: str, chunksize: int) -> tuple[int, str | None]:
+    """Read one collection into a fresh SQLite file (no journal: it is scratch); returns rows and error."""
+    from sqlalchemy import create_engine, event
+
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA journal_mode=OFF")
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
+
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT)")
+            conn.exec_driver_sql("CREATE TABLE name_words (word TEXT, tbl TEXT, record_key TEXT)")
+            return _fill(conn, src, tbl, chunksize), None
+    except Exception as exc:
+        return 0, _reason(exc, src.dataset, src.collection)
+    finally:
+        engine.dispose()
+
+
+def _merge(store: Store, part: _Part, loaded: tuple[Path, int, str | None]) -> SourceStatus:
+    """Replace the collection's rows in the store by the part's, in one transaction."""
+    path, rows, error = loaded
+    src = part.src
+    if error:
+        return SourceStatus(src.dataset, src.collection, part.table, error=error)
+    with store.engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        raw.execute("ATTACH DATABASE ? AS part", (str(path),))  # outside a transaction, as SQLite requires
+        try:
+            with conn.begin():
+                _clear(conn, src, part.table, part.files)
+                _copy_part(conn, part.table)
+                _index_norms(conn, part.table)
+                _record(conn, src, part.table, part.files, part.fingerprint, rows)
+        except Exception as exc:
+            return SourceStatus(src.dataset, src.collection, part.table, error=_reason(exc, src.dataset, src.collection))
+        finally:
+            raw.execute("DETACH DATABASE part")
+    path.unlink(missing_ok=True)  # the scratch copy is not needed any more: keep the disk peak low
+    return SourceStatus(src.dataset, src.collection, part.table, rows=rows)
+
+
+def _copy_part(conn: "Connection", tbl: str) -> None:
+    """Append the attached part's tables to the store's (SQLite copies pages when the target is new)."""
+    part_tables = {name: sql for name, sql in conn.exec_driver_sql(
+        "SELECT name, sql FROM part.sqlite_master WHERE type = 'table'")}
+    for name, sql in part_tables.items():
+        exists = conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE type='table' AND name = ?", (name,)).first()
+        if not exists:  # the same declaration and indexes: SQLite then copies table and index pages whole
+            conn.exec_driver_sql(sql)
+            for (index_sql,) in conn.exec_driver_sql(
+                    "SELECT sql FROM part.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (name,)):
+                conn.exec_driver_sql(index_sql)
+            conn.exec_driver_sql(f'INSERT INTO main."{name}" SELECT * FROM part."{name}"')
+            continue
+        have = {r[1] for r in conn.exec_driver_sql(f'PRAGMA main.table_info("{name}")')}
+        columns = [(r[1], r[2]) for r in conn.exec_driver_sql(f'PRAGMA part.table_info("{name}")')]
+        for column, kind in columns:  # another mailbox with a header the first lacked
+            if column not in have:
+                conn.exec_driver_sql(f'ALTER TABLE main."{name}" ADD COLUMN "{column}" {kind}')
+        quoted = ", ".join(f'"{c}"' for c, _ in columns)
+        conn.exec_driver_sql(f'INSERT INTO main."{name}" ({quoted}) SELECT {quoted} FROM part."{name}"')
+
+
+@contextlib.contextmanager
+def _bulk(engine: "Engine", cold: bool) -> Iterator[None]:
+    """Into an empty store, load the identifiers without their indexes and build them once at the end.
+
+    Keeping two indexes up to date row by row costs more than sorting once afterwards.
+    """
+    if cold:
+        with engine.begin() as conn:
+            for index in ("identifiers_kind_value", "identifiers_tbl_key", "name_words_word"):
+                conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index}"')
+    try:
+        yield
+    finally:
+        with engine.begin() as conn:
+            conn.connection.driver_connection.executescript(_META)  # CREATE ... IF NOT EXISTS: only what is missing
+
+
+def _is_empty(engine: "Engine") -> bool:
+    with engine.begin() as conn:
+        return conn.exec_driver_sql("SELECT 1 FROM identifiers LIMIT 1").first() is None
 
 
 def sha256_file(path: Path) -> str:
@@ -285,20 +461,29 @@ def _unchanged(conn: "Connection", tbl: str, collection: str, fingerprint: str) 
     return bool(row and exists and row[0] == fingerprint)
 
 
-def _load(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path], chunksize: int) -> int:
-    """Replace the table with the source's rows, and its identifiers; returns the number of rows."""
+def _clear(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path]) -> None:
+    """Remove what the store holds of this collection: its table (or its mailboxes' rows) and identifiers."""
+    if src.kind == "mbox":
+        _forget_mail(conn, src, files)
+    elif conn.exec_driver_sql("SELECT 1 FROM main._provenance WHERE tbl = ?", (tbl,)).first():
+        # staged before (a first staging skips this: without their indexes, deleting scans every identifier)
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{tbl}"')  # main.: the part attached has one too
+        conn.exec_driver_sql("DELETE FROM main.identifiers WHERE tbl = ?", (tbl,))
+        conn.exec_driver_sql("DELETE FROM main.name_words WHERE tbl = ?", (tbl,))
+    else:
+        conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{tbl}"')
+    if src.kind == "message_trace":
+        _ensure_mail_tables(conn, src.dataset)
+        conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__recipients" WHERE via = ?', ("trace",))
+
+
+def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -> int:
+    """Write the source's rows and identifiers into an empty database; returns the number of rows."""
     from datamap.sources import read_resolved
 
     mbox = src.kind == "mbox"
-    if mbox:
-        _forget_mail(conn, src, files)
-    else:
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{tbl}"')
-        conn.exec_driver_sql("DELETE FROM identifiers WHERE tbl = ?", (tbl,))
-        conn.exec_driver_sql("DELETE FROM name_words WHERE tbl = ?", (tbl,))
-    if src.kind == "message_trace":
-        _ensure_mail_tables(conn, src.dataset)
-        conn.exec_driver_sql(f'DELETE FROM "{src.dataset}__recipients" WHERE via = ?', ("trace",))
+    if src.kind in ("mbox", "message_trace"):
+        _ensure_mail_tables(conn, src.dataset, indexes=False)
     rows = 0
     for frame in read_resolved(src, chunksize):
         _insert(conn, tbl, frame)
@@ -310,7 +495,8 @@ def _load(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path]
         rows += len(frame)
     if src.key_column and src.fmt.unique_key and not mbox:
         _check_unique_key(conn, src, tbl, src.key_column)
-    _index_norms(conn, tbl)
+    if not mbox:  # built here, in the worker; the store receives the index pages with the rows
+        _index_norms(conn, tbl)
     return rows
 
 
@@ -329,33 +515,34 @@ def _check_unique_key(conn: "Connection", src: "ResolvedSource", tbl: str, key: 
 
 def _index_norms(conn: "Connection", tbl: str) -> None:
     """Index the normalised identifier columns once the rows are in (cheaper than during the inserts)."""
-    for _, column, *_ in conn.exec_driver_sql(f'PRAGMA table_info("{tbl}")').all():
+    for _, column, *_ in conn.exec_driver_sql(f'PRAGMA main.table_info("{tbl}")').all():
         if column.endswith("__norm"):
-            conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{tbl}__{column}" ON "{tbl}" ("{column}")')
+            conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS main."{tbl}__{column}" ON "{tbl}" ("{column}")')
 
 
 def _forget_mail(conn: "Connection", src: "ResolvedSource", files: list[Path]) -> None:
     """Drop the rows of this collection's mailboxes (other mbox collections may share the table)."""
     tbl = f"{src.dataset}__messages"
     _ensure_mail_tables(conn, src.dataset)
-    exists = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type='table' AND name = ?", (tbl,)).first()
+    exists = conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE type='table' AND name = ?", (tbl,)).first()
     if not exists:
         return
-    for name in {f.stem for f in files}:
-        ids = f'SELECT message_id FROM "{tbl}" WHERE mailbox = ?'
-        conn.exec_driver_sql(f'DELETE FROM "{src.dataset}__recipients" WHERE via IN (\'to\', \'cc\') AND message_id IN ({ids})', (name,))
-        conn.exec_driver_sql(f'DELETE FROM "{src.dataset}__body_identifiers" WHERE message_id IN ({ids})', (name,))
-        conn.exec_driver_sql(f"DELETE FROM identifiers WHERE tbl = ? AND record_key IN ({ids})", (tbl, name))
-        conn.exec_driver_sql(f'DELETE FROM "{tbl}" WHERE mailbox = ?', (name,))
+    for name in {f.stem for f in files}:  # main.: the part being merged is attached with tables of the same names
+        ids = f'SELECT message_id FROM main."{tbl}" WHERE mailbox = ?'
+        conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__recipients" WHERE via IN (\'to\', \'cc\') AND message_id IN ({ids})', (name,))
+        conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__body_identifiers" WHERE message_id IN ({ids})', (name,))
+        conn.exec_driver_sql(f"DELETE FROM main.identifiers WHERE tbl = ? AND record_key IN ({ids})", (tbl, name))
+        conn.exec_driver_sql(f'DELETE FROM main."{tbl}" WHERE mailbox = ?', (name,))
 
 
-def _ensure_mail_tables(conn: "Connection", dataset: str) -> None:
-    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{dataset}__recipients" '
+def _ensure_mail_tables(conn: "Connection", dataset: str, indexes: bool = True) -> None:
+    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS main."{dataset}__recipients" '
                          "(message_id TEXT, address TEXT, address__norm TEXT, via TEXT)")
-    conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{dataset}__recipients_message" ON "{dataset}__recipients" (message_id)')
-    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS "{dataset}__body_identifiers" (message_id TEXT, kind TEXT, value TEXT)')
-    conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{dataset}__body_identifiers_message" '
-                         f'ON "{dataset}__body_identifiers" (message_id)')
+    conn.exec_driver_sql(f'CREATE TABLE IF NOT EXISTS main."{dataset}__body_identifiers" (message_id TEXT, kind TEXT, value TEXT)')
+    if indexes:
+        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS main."{dataset}__recipients_message" ON "{dataset}__recipients" (message_id)')
+        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS main."{dataset}__body_identifiers_message" '
+                             f'ON "{dataset}__body_identifiers" (message_id)')
 
 
 def _split(value: Any) -> list[str]:
@@ -484,7 +671,7 @@ def _record(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Pat
         url, source = None, ", ".join(src.relpath(f) for f in files)
         sha = _source_sha(src, files)
     if src.kind == "mbox":
-        total = conn.exec_driver_sql(f'SELECT count(*) FROM "{tbl}"').scalar_one()
+        total = conn.exec_driver_sql(f'SELECT count(*) FROM main."{tbl}"').scalar_one()
         old = conn.exec_driver_sql("SELECT source FROM _provenance WHERE tbl = ?", (tbl,)).first()
         sources = sorted(set(_split(old[0].replace(", ", ",")) if old else []) | set(source.split(", ")))
         source, rows = ", ".join(sources), int(total)
@@ -493,7 +680,7 @@ def _record(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Pat
     for derived in ("recipients", "body_identifiers"):
         name = f"{src.dataset}__{derived}"
         if src.kind in ("mbox", "message_trace"):
-            count = conn.exec_driver_sql(f'SELECT count(*) FROM "{name}"').scalar_one()
+            count = conn.exec_driver_sql(f'SELECT count(*) FROM main."{name}"').scalar_one()
             conn.exec_driver_sql("INSERT OR REPLACE INTO _provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  (name, src.dataset, derived, f"derived from {src.dataset}__messages and {src.dataset}__message_trace", None, None, int(count), now))
     conn.exec_driver_sql("INSERT OR REPLACE INTO _staging VALUES (?, ?)", (f"{tbl}#{src.collection}", fingerprint))
