@@ -188,8 +188,8 @@ def stage(
         plans = _plans(store, list(dict.fromkeys(wanted)))
         parts = [p for p in plans.values() if isinstance(p, _Part)]
         with _parts_folder(target) as folder:
-            loaded = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, worker_count(parts, workers))
-            with _bulk(engine, cold=bool(parts) and _is_empty(engine)):
+            loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, worker_count(parts, workers))
+            with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine)):
                 for key, plan in plans.items():
                     store.status[key] = plan if isinstance(plan, SourceStatus) else _merge(store, plan, next(loaded))
         if any(s.ok and not s.reused for s in store.status.values()):
@@ -233,7 +233,7 @@ class _Part:
     table: str
     files: list[Path]
     fingerprint: str | None
-    size: int  # bytes of its files (0 for a database): how much reading it takes
+    size: int  # bytes of its files (0 for a database server): how much reading it takes
 
 
 def _plans(store: Store, keys: list[tuple[str, str]]) -> "dict[tuple[str, str], SourceStatus | _Part]":
@@ -258,9 +258,17 @@ def _plan(store: Store, dataset: str, collection: str) -> "SourceStatus | _Part"
             if fingerprint and _unchanged(conn, tbl, collection, fingerprint):
                 rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{tbl}"').scalar_one()
                 return SourceStatus(dataset, collection, tbl, rows=int(rows), reused=True)
-        return _Part(src, tbl, files, fingerprint, sum(f.stat().st_size for f in files))
+        return _Part(src, tbl, files, fingerprint, _size(src, files))
     except Exception as exc:
         return SourceStatus(dataset, collection, tbl, error=_reason(exc, dataset, collection))
+
+
+def _size(src: "ResolvedSource", files: list[Path]) -> int:
+    """Bytes to read: the files, or a SQLite database's file shared by its tables (a server's: unknown, 0)."""
+    if not src.is_sql:
+        return sum(f.stat().st_size for f in files)
+    path = _sqlite_file(src)
+    return path.stat().st_size // max(1, len(src.config.collections)) if path and path.is_file() else 0
 
 
 def _reason(exc: Exception, dataset: str, collection: str) -> str:
@@ -283,7 +291,7 @@ def worker_count(parts: "list[_Part]", requested: int | None = None) -> int:
     if requested is None and os.environ.get("DATAMAP_WORKERS"):
         requested = int(os.environ["DATAMAP_WORKERS"])
     if requested is None:
-        if sum(p.size for p in parts) + sum(1 for p in parts if p.src.is_sql) * PARALLEL_BYTES < PARALLEL_BYTES:
+        if sum(p.size for p in parts) < PARALLEL_BYTES:
             return 1
         requested = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(requested, len(parts)))
@@ -307,8 +315,9 @@ def _parts_folder(target: Path) -> Iterator[Path]:
 def _load_parts(parts: "list[_Part]", folder: Path, chunksize: int, workers: int) -> Iterator[tuple[Path, int, str | None]]:
     """Read every part into its own file; yield ``(file, rows, error)`` in the parts' order.
 
-    With several workers the parts are read concurrently in processes (largest first, so the
-    biggest export does not start last) while this process merges the finished ones in order.
+    With several workers the parts are read concurrently in processes, in sources.yml order, while
+    this process merges the finished ones in that order (merging any other way would change the
+    rows' order in the shared tables; scheduling the largest first left the merge waiting).
     """
     jobs = [(p.src, p.table, str(folder / f"{i}.sqlite"), chunksize) for i, p in enumerate(parts)]
     if workers <= 1:
@@ -316,16 +325,22 @@ def _load_parts(parts: "list[_Part]", folder: Path, chunksize: int, workers: int
             yield Path(job[2]), *_read_part(*job)
         return
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
 
     # spawn: no fork of a process that may run threads (Jupyter), and the workers stay this
-    # process's own children, so its resource usage (the benchmark's CPU and memory) counts them
+    # process's own children, so its resource usage (the benchmark's CPU and memory) counts them.
+    # Leaving the block terminates the workers: an interrupted staging does not read on for minutes.
     context = multiprocessing.get_context("spawn")
-    order = sorted(range(len(jobs)), key=lambda i: -parts[i].size)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = {i: pool.submit(_read_part, *jobs[i]) for i in order}
-        for i, job in enumerate(jobs):
-            yield Path(job[2]), *futures[i].result()
+    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
+        pending = [pool.apply_async(_read_part, job) for job in jobs]
+        for job, result in zip(jobs, pending):
+            yield Path(job[2]), *result.get()
+
+
+def _ignore_interrupts() -> None:
+    """Ctrl-C reaches the whole process group: the main process alone decides what it means (no half store)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _read_part(src: "ResolvedSource", tbl: str, path: str, chunksize: int) -> tuple[int, str | None]:
@@ -426,14 +441,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _sqlite_file(src: "ResolvedSource") -> Path | None:
+    """The file of a SQLite source (it can be hashed and sized; a server's database cannot)."""
+    from datamap.sources.sql import readonly_url
+
+    url = readonly_url(src.config.url or "", src.root, f"datasets.{src.dataset}.url")
+    return Path(str(url.database).removeprefix("file:")) if url.get_backend_name() == "sqlite" else None
+
+
 def _source_sha(src: "ResolvedSource", files: list[Path]) -> str | None:
     if src.is_sql:
-        from datamap.sources.sql import readonly_url
-
-        url = readonly_url(src.config.url or "", src.root, f"datasets.{src.dataset}.url")
-        if url.get_backend_name() != "sqlite":
-            return None
-        return sha256_file(Path(str(url.database).removeprefix("file:")))
+        path = _sqlite_file(src)
+        return sha256_file(path) if path else None
     if len(files) == 1:
         return sha256_file(files[0])
     combined = hashlib.sha256()
