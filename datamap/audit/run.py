@@ -312,10 +312,12 @@ def retention_items(ws: Workspace) -> list[dict[str, str]]:
 
 
 def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged) -> None:
-    """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every scheduled record.
+    """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every record a legal duty keeps.
 
-    The erasure check needs, for any record, whether a legal duty still keeps it; table and column
-    names come from the retention schedule (identifiers only), values from ``params``.
+    The erasure check restricts such a record instead of counting it as a miss while its period
+    runs; a record no legal duty keeps is never restricted, so it needs no row (the schedule's
+    other collections are most of the store). Table and column names come from the retention
+    schedule (identifiers only), values from ``params``.
     """
     db.execute("DROP TABLE IF EXISTS retention_due")
     db.execute("CREATE TABLE retention_due (tbl TEXT, record_key TEXT, kept_until TEXT, legal_duty TEXT)")
@@ -326,18 +328,25 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
         if staged.status.get(item["table"], "missing") is not None:
             continue
         base = f"retention.{item['system']}.{item['collection']}"
+        duty = db.execute("SELECT value FROM params WHERE name = ?", (f"{base}.legal_duty",)).fetchone()
+        if duty is None or duty[0] is None:
+            continue
+        # the calendar runs once per distinct date (163k invoices carry 2,463 at 100k subjects), not per record
         db.execute(
             f"""INSERT INTO retention_due
-                SELECT '{item['table']}', CAST("{item['key']}" AS TEXT),
-                       add_period(retention_start("{item['date_column']}",
-                                                  (SELECT value FROM params WHERE name = '{base}.anchor'),
-                                                  (SELECT value FROM params WHERE name = 'fiscal_year_end')),
-                                  (SELECT value FROM params WHERE name = '{base}.period')),
+                WITH kept AS MATERIALIZED (
+                  SELECT dated, add_period(retention_start(dated,
+                                                           (SELECT value FROM params WHERE name = '{base}.anchor'),
+                                                           (SELECT value FROM params WHERE name = 'fiscal_year_end')),
+                                           (SELECT value FROM params WHERE name = '{base}.period')) AS kept_until
+                  FROM (SELECT DISTINCT "{item['date_column']}" AS dated FROM "{item['table']}"))
+                SELECT '{item['table']}', CAST(r."{item['key']}" AS TEXT), kept.kept_until,
                        (SELECT value FROM params WHERE name = '{base}.legal_duty')
-                FROM "{item['table']}" """)
+                FROM "{item['table']}" AS r LEFT JOIN kept ON kept.dated = r."{item['date_column']}" """)
     db.execute("CREATE INDEX retention_due_key ON retention_due (tbl, record_key)")
-    # checks join a record's identifiers to each other (phone or name of the record with that e-mail)
-    db.execute("CREATE INDEX IF NOT EXISTS identifiers_record ON identifiers (tbl, record_key, kind)")
+    # without statistics the planner walks every duty record of a table instead of looking up the
+    # erased subjects' few (the restricted list on the 100k estate: 0.3 s a query, 0.005 s after)
+    db.execute("ANALYZE retention_due")
     db.commit()
 
 
