@@ -26,3 +26,49 @@ def test_the_calendar_reads_the_day_of_a_date_or_timestamp():
     assert add_period("2024-01-01", None) is None
     with pytest.raises(ValueError):
         add_period("01-02-2024", "P1Y")  # not ISO: an error, never a silent NULL
+
+
+def _check(check_id: str, items: list[dict[str, str]] | None = None):
+    checks = [c for claim in load_catalogue([DEFAULT_DIR]) for c in expand(claim, items or [])]
+    return next(c for c in checks if c.check_id == check_id)
+
+
+def _validate(tmp_path: Path, check, setup: str, params: dict) -> object:
+    """Run one catalogue check with Great Expectations on a small store built by ``setup``."""
+    from datamap.audit.validation import Validator
+
+    store = tmp_path / "store.sqlite"
+    with sqlite3.connect(store) as db:
+        db.executescript(setup)
+        write_params(db, params)
+    validator = Validator(store, tmp_path / "docs", run_name="t")
+    try:
+        return validator.run_sql(check)
+    finally:
+        validator.close()
+
+
+def test_a_privacy_mail_counts_as_answered_only_by_a_reply_within_the_deadline(tmp_path):
+    check = _check("P09.privacy_mail_answered")
+    setup = """
+        CREATE TABLE zoho_mail__messages (_row INTEGER, message_id TEXT, mailbox TEXT, from_addr TEXT,
+                                          date TEXT, in_reply_to TEXT, from_addr__norm TEXT);
+        INSERT INTO zoho_mail__messages VALUES
+          (1, 'in1@x', 'privacy_inbox', 'a@klant.nl', '2026-01-10 09:00:00', NULL, 'a@klant.nl'),
+          (2, 'in2@x', 'privacy_inbox', 'b@klant.nl', '2026-01-10 09:00:00', NULL, 'b@klant.nl'),
+          (3, 'in3@x', 'privacy_inbox', 'c@klant.nl', '2026-01-10 09:00:00', NULL, 'c@klant.nl'),
+          (4, 'in4@x', 'privacy_inbox', 'd@klant.nl', '2026-01-10 09:00:00', NULL, 'd@klant.nl'),
+          (5, 'in5@x', 'privacy_inbox', 'e@apora.nl', '2026-01-10 09:00:00', NULL, 'e@apora.nl'),
+          (6, 'in6@x', 'privacy_inbox', 'f@klant.nl', '2026-11-20 09:00:00', NULL, 'f@klant.nl'),
+          (1, 'out1@x', 'sent', 'privacy@apora.nl', '2026-02-10 17:00:00', 'in1@x', 'privacy@apora.nl'),
+          (2, 'out2@x', 'sent', 'privacy@apora.nl', '2026-02-11 08:00:00', 'in2@x', 'privacy@apora.nl'),
+          (3, 'out3a@x', 'sent', 'privacy@apora.nl', '2026-03-01 08:00:00', 'in3@x', 'privacy@apora.nl'),
+          (4, 'out3b@x', 'sent', 'privacy@apora.nl', '2026-01-12 08:00:00', 'in3@x', 'privacy@apora.nl'),
+          (5, 'out3c@x', 'sent', 'privacy@apora.nl', '2026-01-13 08:00:00', 'in3@x', 'privacy@apora.nl');
+    """
+    params = {"as_of": "2026-11-24", "requests.deadline": "P1M", "recipients.own_domains": ["apora.nl"]}
+    outcome = _validate(tmp_path, check, setup, params)
+    # in1 answered on its last day, in3 answered in time (and late too, and twice): not findings;
+    # in2 answered a day late, in4 never; in5 is from the own domain, in6 is not due yet
+    assert sorted((r["message_id"], r["due_on"]) for r in outcome.rows) == [("in2@x", "2026-02-10"),
+                                                                           ("in4@x", "2026-02-10")]
