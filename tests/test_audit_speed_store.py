@@ -48,6 +48,31 @@ def _validate(tmp_path: Path, check, setup: str, params: dict) -> object:
         validator.close()
 
 
+RETENTION = {"system": "zoho_crm", "dataset": "zoho_crm", "collection": "contacts",
+             "date_column": "last_activity_time", "table": "zoho_crm__contacts", "key": "record_id"}
+
+
+def test_records_past_retention_are_judged_per_day_exactly_as_per_record(tmp_path):
+    check = _check("P05.retention.zoho_crm.contacts", [RETENTION])
+    setup = """
+        CREATE TABLE zoho_crm__contacts (_row INTEGER, record_id TEXT, last_activity_time TEXT);
+        INSERT INTO zoho_crm__contacts VALUES
+          (1, 'C1', '2024-11-23 23:59:59'),  -- kept until 2026-11-23: expired
+          (2, 'C2', '2024-11-24 00:00:00'),  -- kept until the audit date itself: not a finding
+          (3, 'C3', '2024-11-23 08:00:00'),  -- the same day as C1: expired too
+          (4, 'C4', NULL),                   -- no date never expires
+          (5, 'C5', '2024-02-29');           -- a leap day + P2Y clamps to 2026-02-28: expired
+        CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
+        INSERT INTO identifiers VALUES ('zoho_crm__contacts', 'C1', 'email', 'c1@example.nl');
+    """
+    params = {"as_of": "2026-11-24", "fiscal_year_end": "12-31",
+              "retention.zoho_crm.contacts.anchor": "date", "retention.zoho_crm.contacts.period": "P2Y"}
+    outcome = _validate(tmp_path, check, setup, params)
+    got = {(r["record"], r["kept_until"], r["email"]) for r in outcome.rows}
+    assert got == {("C1", "2026-11-23", "c1@example.nl"), ("C3", "2026-11-23", None), ("C5", "2026-02-28", None)}
+    assert outcome.rows_examined == 5
+
+
 def test_a_privacy_mail_counts_as_answered_only_by_a_reply_within_the_deadline(tmp_path):
     check = _check("P09.privacy_mail_answered")
     setup = """
