@@ -97,3 +97,30 @@ def test_a_privacy_mail_counts_as_answered_only_by_a_reply_within_the_deadline(t
     # in2 answered a day late, in4 never; in5 is from the own domain, in6 is not due yet
     assert sorted((r["message_id"], r["due_on"]) for r in outcome.rows) == [("in2@x", "2026-02-10"),
                                                                            ("in4@x", "2026-02-10")]
+
+
+def test_rows_and_restricted_records_beyond_ges_first_page_are_all_returned(tmp_path):
+    from datamap.audit.validation import PAGE
+
+    check = _check("P08.erasure_propagated")
+    rows = PAGE * 2 + 50
+    leads = ", ".join(f"({n}, 'L{n}')" for n in range(1, rows + 1))
+    invoices = ", ".join(f"('zoho_books__invoices', 'INV{n}', 'email', 'gone@klant.nl')" for n in range(1, rows + 1))
+    due = ", ".join(f"('zoho_books__invoices', 'INV{n}', '2030-12-31', 'AWR art. 52')" for n in range(1, rows + 1))
+    setup = f"""
+        CREATE TABLE governance__privacy_requests (_row INTEGER, request_id TEXT, type TEXT, subject_email TEXT,
+                                                   received TEXT, completed TEXT, subject_email__norm TEXT);
+        INSERT INTO governance__privacy_requests VALUES
+          (1, 'REQ-1', 'Erasure', 'gone@klant.nl', '2026-01-02', '2026-01-20', 'gone@klant.nl');
+        CREATE TABLE zoho_crm__leads (_row INTEGER, record_id TEXT);
+        INSERT INTO zoho_crm__leads VALUES {leads};
+        CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
+        INSERT INTO identifiers SELECT 'zoho_crm__leads', record_id, 'email', 'gone@klant.nl' FROM zoho_crm__leads;
+        INSERT INTO identifiers VALUES {invoices};
+        CREATE TABLE retention_due (tbl TEXT, record_key TEXT, kept_until TEXT, legal_duty TEXT);
+        INSERT INTO retention_due VALUES {due};
+    """
+    params = {"as_of": "2026-11-24", "subject.tables": ["zoho_crm__leads", "zoho_books__invoices"]}
+    outcome = _validate(tmp_path, check, setup, params)
+    assert sorted(r["record_key"] for r in outcome.rows) == sorted(f"L{n}" for n in range(1, rows + 1))
+    assert sorted(r["record_key"] for r in outcome.restricted) == sorted(f"INV{n}" for n in range(1, rows + 1))
