@@ -124,3 +124,53 @@ def test_rows_and_restricted_records_beyond_ges_first_page_are_all_returned(tmp_
     outcome = _validate(tmp_path, check, setup, params)
     assert sorted(r["record_key"] for r in outcome.rows) == sorted(f"L{n}" for n in range(1, rows + 1))
     assert sorted(r["record_key"] for r in outcome.restricted) == sorted(f"INV{n}" for n in range(1, rows + 1))
+
+
+def _texts(frame) -> list[list[str | None]]:
+    """A frame's values as discovery reads them: text, with NULL, NaN and NA all missing."""
+    import pandas as pd
+
+    return [[None if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v) for v in row]
+            for row in frame.itertuples(index=False)]
+
+
+def test_discovery_finds_the_same_in_the_staged_store_as_in_the_sources(demo_workspace, tmp_path):
+    from datamap import discovery
+    from datamap.map import load_map
+    from datamap.sources import collections
+    from datamap.store import stage
+    from datamap.workspace import load_workspace
+
+    ws_dir = Path(shutil.copytree(demo_workspace, tmp_path / "ws", ignore=shutil.ignore_patterns(".datamap")))
+    staged = stage(ws_dir)
+    store = Path(staged.path)
+    assert not staged.errors()
+    staged.close()
+    ws = load_workspace(ws_dir)
+    data_map = load_map(ws)
+    from_sources = discovery.scan(ws, data_map, sample_rows=100)
+    from_store = discovery.scan(ws, data_map, sample_rows=100, store=store, staged=collections(ws))
+    assert from_store.detections == from_sources.detections
+    assert [f.to_dict() for f in from_store.findings] == [f.to_dict() for f in from_sources.findings]
+    assert (from_store.notes, from_store.errors) == (from_sources.notes, from_sources.errors)
+    # the mail sample spans both mailboxes, in file order, as the mbox reader gives it
+    with sqlite3.connect(store) as db:
+        for dataset, collection in collections(ws):
+            frame = discovery.sample_staged(db, ws, dataset, collection, 100)
+            source = discovery.sample(ws, dataset, collection, 100)
+            source = source[[c for c in source.columns if c in frame.columns]]
+            assert list(frame.columns) == list(source.columns), (dataset, collection)
+            assert _texts(frame) == _texts(source), (dataset, collection)
+
+
+def test_discovery_reads_the_source_of_a_collection_the_store_lacks(demo_workspace, tmp_path):
+    from datamap import discovery
+    from datamap.map import load_map
+    from datamap.sources import collections
+    from datamap.workspace import load_workspace
+
+    ws = load_workspace(demo_workspace)
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).close()
+    result = discovery.scan(ws, load_map(ws), sample_rows=50, store=empty, staged=collections(ws))
+    assert result.detections == discovery.scan(ws, load_map(ws), sample_rows=50).detections

@@ -35,10 +35,14 @@ TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
 
 @dataclass(frozen=True)
 class Staged:
-    """The audit store of a run and what staging said of each source table (None: read fine)."""
+    """The audit store of a run and what staging said of each source table (None: read fine).
+
+    ``collections``: the same per ``(dataset, collection)`` (mailboxes of a dataset share a table).
+    """
 
     path: Path
     status: dict[str, str | None]
+    collections: dict[tuple[str, str], str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,7 +102,7 @@ def stage_sources(workspace: Workspace, path: Path | None = None) -> Staged:
         # an mbox collection stages into <dataset>__messages; a failed one must still be known there
         for (dataset, collection), s in staged.status.items():
             status.setdefault(f"{dataset}__{collection}", s.error)
-        return Staged(Path(staged.path), status)
+        return Staged(Path(staged.path), status, {k: s.error for k, s in staged.status.items()})
     finally:
         staged.close()
 
@@ -193,7 +197,9 @@ def _engine_findings(kind: str, workspace: Workspace, engines: dict[str, Any]) -
     if kind == "discovery":
         from datamap import discovery
 
-        result = discovery.scan(workspace, dm)
+        # collections the run's store copy holds as staged are sampled there, not parsed again
+        result = discovery.scan(workspace, dm, store=engines.get("store"),
+                                staged=[k for k, error in engines.get("staged", {}).items() if error is None])
         engines["scan"] = result  # its column table is kept with the run
         errors = list(dict.fromkeys(getattr(result, "errors", {}).values()))
         if errors:  # findings from the sources that were read would pass for the whole answer
@@ -426,7 +432,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             from datamap.audit.validation import Validator
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-            engines: dict[str, Any] = {"data_map": dm}
+            engines: dict[str, Any] = {"data_map": dm, "store": store_copy, "staged": staged.collections}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
                 engines["scan"].table().to_csv(tmp / "discovery.csv", index=False)
