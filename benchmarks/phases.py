@@ -55,7 +55,7 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         store.close()
     size = sum(p.stat().st_size for p in store.path.parent.glob(store.path.name + "*"))
-    return {"rows": rows, "errors": len(errors), "store_bytes": size}
+    return {"rows": rows, "errors": len(errors), "store_bytes": size, "workers": store.workers}
 
 
 def scan(args: argparse.Namespace) -> dict[str, Any]:

@@ -256,7 +256,7 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
              f"Python {mach['python']}; load average {mach['load_at_start']} at start, {meta['load_at_end']} at end.",
              "s: wall seconds of the phase's own work (fresh process; interpreter start excluded). "
              "cpu: the process's CPU seconds (user + system; on a loaded machine wall > cpu). "
-             "MiB: the process's peak resident memory.", ""]
+             "MiB: the peak resident memory of the phase's process and its workers, summed.", ""]
     header = "| phase | " + " | ".join(f"{n:,} s | cpu | MiB" for n in sizes) + " |"
     lines += [header, "|---|" + "---:|---:|---:|" * len(sizes)]
     phases = ["generate", *DEFAULT_PHASES, "pushdown"]
@@ -309,6 +309,9 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
             details.append(f"- audit {m.subjects:,}: checks {m.info['checks']}, {m.info['findings']} findings, "
                            f"planted found {m.info['planted_found']}/{m.info['planted']}; slowest "
                            + ", ".join(f"{k} {v:.1f} s" for k, v in m.info["slowest_checks"].items()))
+        if m.phase == "stage" and m.ok:
+            details.append(f"- stage {m.subjects:,}: {m.info['rows']:,} rows in {m.info.get('workers', 1)} worker "
+                           f"process(es), store {m.info['store_bytes'] / GIB:.2f} GiB")
         if m.phase == "subject" and m.ok:
             details.append(f"- subject {m.subjects:,}: {m.info['matches']} records matched, "
                            f"{m.info['expected_found']}/{m.info['expected']} expected records found")

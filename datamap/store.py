@@ -82,6 +82,7 @@ class Store:
     engine: "Engine"
     workspace: Workspace
     status: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
+    workers: int = 1  # processes that read the sources restaged in this staging
     _sources: dict[str, "Engine"] = field(default_factory=dict, repr=False)
 
     def provenance(self) -> list[dict[str, Any]]:
@@ -188,7 +189,8 @@ def stage(
         plans = _plans(store, list(dict.fromkeys(wanted)))
         parts = [p for p in plans.values() if isinstance(p, _Part)]
         with _parts_folder(target) as folder:
-            loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, worker_count(parts, workers))
+            store.workers = worker_count(parts, workers)
+            loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, store.workers)
             with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine)):
                 for key, plan in plans.items():
                     store.status[key] = plan if isinstance(plan, SourceStatus) else _merge(store, plan, next(loaded))
