@@ -69,14 +69,13 @@ class Question:
 
 
 def evidence_run(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str]) -> Path:
-    """The audit folder to cite: its latest run when it has one, else a new audit run into it."""
-    from datamap.register.run import run_folders
+    """The run folder to cite: the latest run under ``audit_dir`` when it is of the data as it is now, else a new run.
 
-    if not run_folders(audit_dir):
-        from datamap.audit import run_audit
+    An older run judged other bytes: packs citing it would answer the AP about data that no longer exists.
+    """
+    from datamap.register.run import current_or_new_run
 
-        run_audit(workspace, audit_dir, progress=False)
-    return Path(audit_dir)
+    return current_or_new_run(workspace, audit_dir).folder
 
 
 def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question, out_dir: str | os.PathLike[str],

@@ -2,7 +2,8 @@
 
 The audit writes ``checks.json`` and ``findings.json`` (docs/design.md) into ``runs/<UTC ts>/``
 and keeps the audit store's ``_provenance`` table (row counts and hashes per source). Reports
-read these files only; they never open a source.
+read these files only; they never open a source. ``current_run`` decides whether the latest run
+may still be cited: only while every input it recorded has the same sha256 now.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from datamap.errors import BadInput
+from datamap.workspace import Workspace, load_workspace
 
 STORE_NAMES = ("store.sqlite", "store.db", "audit.sqlite", "audit.db")
 META_NAMES = ("run.json", "manifest.json", "provenance.json")
@@ -140,3 +142,59 @@ def latest_run(folder: str | Path | None, workspace_root: str | Path | None = No
         return None
     found = run_folders(folder)
     return load_run(found[-1], workspace_root) if found else None
+
+
+def _inputs_now(ws: Workspace) -> dict[str, dict[str, str]] | None:
+    """The sha256 of what an audit of ``ws`` would judge now, keyed as run.json's ``sha256`` (store aside).
+
+    None when a source is a database server: its content has no file hash, so no run can be shown current.
+    """
+    from datamap.audit import archive
+    from datamap.audit.catalogue import DEFAULT_DIR
+    from datamap.audit.run import _catalogue_hashes, _source_files  # the audit's own lists: the same files hashed
+
+    if any(d.url and not d.url.startswith("sqlite:///") for d in ws.sources.datasets.values()):
+        return None
+    dirs = [DEFAULT_DIR] + ([ws.root / "checks"] if (ws.root / "checks").is_dir() else [])  # run_audit's default
+    return {
+        "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
+        "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
+        "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
+        "catalogue": _catalogue_hashes(dirs, ws),
+        "sources": archive.hashes(_source_files(ws), ws.root),
+    }
+
+
+def current_run(workspace: Workspace | str | Path, audit_dir: str | Path) -> ArchivedRun | None:
+    """The latest finished run under ``audit_dir`` if it judged this workspace as it is now, else None.
+
+    Current means: same workspace folder and reference date, and every input the run recorded
+    (manifests, policy, sources.yml, check catalogue, source files) has the same sha256 today, with
+    none added or removed. Evidence and reports must describe the data as it is, not as it was.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    if not Path(audit_dir).is_dir():
+        return None
+    run = latest_run(audit_dir, ws.root)
+    if run is None:
+        return None
+    recorded = run.meta.get("sha256")
+    if not isinstance(recorded, dict):
+        return None
+    if run.meta.get("workspace") != str(ws.root.resolve()) or run.meta.get("as_of") != ws.policy.reference_date().isoformat():
+        return None
+    now = _inputs_now(ws)
+    if now is None or any(recorded.get(key) != hashes for key, hashes in now.items()):
+        return None
+    return run
+
+
+def current_or_new_run(workspace: Workspace | str | Path, audit_dir: str | Path) -> ArchivedRun:
+    """The current run under ``audit_dir`` (see ``current_run``), else a new audit run archived there."""
+    from datamap.audit import run_audit
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    found = current_run(ws, audit_dir)
+    if found is not None:
+        return found
+    return load_run(run_audit(ws, audit_dir, progress=False).run_dir, ws.root)
