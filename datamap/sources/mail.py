@@ -7,12 +7,16 @@ The trace CSV is an ordinary export (``datamap.sources.exports``) with its own s
 """
 from __future__ import annotations
 
+import email.contentmanager
 import email.policy
 import email.utils
+import functools
+import io
 import mailbox
 import re
-from email.message import EmailMessage
-from typing import TYPE_CHECKING, Iterator
+from datetime import datetime
+from email.message import Message
+from typing import TYPE_CHECKING, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -33,78 +37,222 @@ COLUMNS = ("message_id", "mailbox", "from_addr", "to_addrs", "cc_addrs", "date",
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _TAG = re.compile(r"<[^>]+>")
+_MSG_ID = re.compile(r"<([^<>]+)>")
+# phonenumbers accepts no candidate with fewer than two (Unicode) digits (_is_viable_phone_number) and an
+# IBAN has two digits in a row: a text with fewer than two digits holds neither.
+_TWO_DIGITS = re.compile(r"\d.*?\d", re.DOTALL)
 
 
 def body_identifiers(text: str, region: str = identity.DEFAULT_REGION) -> dict[str, list[str]]:
     """Find the e-mail addresses, IBANs (checksum valid) and phone numbers in a text, normalised and sorted."""
-    emails = {identity.normalise_email(m) for m in _EMAIL.findall(text)}
-    ibans = {identity.normalise_iban(m) for m in _IBAN.findall(text)}
-    phones = {identity.normalise_phone(m.raw_string, region) for m in phonenumbers.PhoneNumberMatcher(text, region)}
-    return {
-        "email": sorted(v for v in emails if v),
-        "iban": sorted(v for v in ibans if v),
-        "phone": sorted(v for v in phones if v),
-    }
+    emails, ibans, phones = (_identifiers_cached if len(text) <= _CACHED_TEXT else _identifiers)(text, region)
+    return {"email": list(emails), "iban": list(ibans), "phone": list(phones)}
+
+
+def _identifiers(text: str, region: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """The work of body_identifiers, skipping each scan that cannot match (no '@', no digits)."""
+    emails = {identity.normalise_email(m) for m in _EMAIL.findall(text)} if "@" in text else set()
+    ibans, phones = set(), set()
+    if _TWO_DIGITS.search(text):
+        ibans = {identity.normalise_iban(m) for m in _IBAN.findall(text)}
+        phones = {identity.normalise_phone(m.raw_string, region) for m in phonenumbers.PhoneNumberMatcher(text, region)}
+    return (tuple(sorted(v for v in emails if v)), tuple(sorted(v for v in ibans if v)),
+            tuple(sorted(v for v in phones if v)))
+
+
+_CACHED_TEXT = 4096  # mail is written from templates: short body texts come back often (the cache stays small)
+_identifiers_cached = functools.lru_cache(maxsize=1024)(_identifiers)
+
+
+# Headers are read as the string policy.default's header object would be, so every value below is
+# the same as the stdlib's modern API gives, without building its header objects (most of the CPU of
+# reading mail). A value of a plain shape is its own text; any other goes through the very class
+# policy.default uses for that header, memoised per value since mail repeats most header values.
+_REGISTRY = email.policy.default.header_factory
+_LINESEP = re.compile(r"\n|\r")  # policy.default removes only these when it unfolds a header
+_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"  # RFC 2045
+# policy.default renders MIME parameters anew (each once, as name="value"); a value already in that form
+# (no RFC 2231 name, no encoded word or quoted pair in the value) reads as itself.
+_PARAMS = r'(?:; [A-Za-z0-9_.\-]+="(?:(?!=\?)[ !#-\[\]-~])+")*'
+_PARAM_NAME = re.compile(r'; ([^=]+)="[^"]*"')  # the parameters in turn, in a value of the shape above
+_ATOM = r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+"
+
+
+def _rendered(shape: str) -> Callable[[str], bool]:
+    pattern = re.compile(shape)
+
+    def plain(value: str) -> bool:
+        names = _PARAM_NAME.findall(value)
+        return pattern.fullmatch(value) is not None and len(names) == len(set(names))
+    return plain
+
+
+_PLAIN: dict[str, Callable[[str], object]] = {  # policy.default's class -> is a value its own text (ASCII)
+    "ContentTypeHeader": _rendered(rf"{_TOKEN}/{_TOKEN}{_PARAMS}"),
+    "ContentDispositionHeader": _rendered(rf"{_TOKEN}{_PARAMS}"),
+    "ContentTransferEncodingHeader": re.compile(_TOKEN).fullmatch,
+    "MessageIDHeader": re.compile(rf"<{_ATOM}(?:\.{_ATOM})*@{_ATOM}(?:\.{_ATOM})*>").fullmatch,
+    "UnstructuredHeader": lambda value: "=?" not in value,  # no RFC 2047 encoded word to decode
+    "UniqueUnstructuredHeader": lambda value: "=?" not in value,
+}
+# Address lists whose addresses getaddresses reads the same from the raw value as from policy.default's text.
+_LOCAL = r"[A-Za-z0-9_+\-]+(?:\.[A-Za-z0-9_+\-]+)*"
+_DOMAIN = r"[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*"
+_PHRASE = r"[A-Za-z0-9]+(?: [A-Za-z0-9]+)*"
+_MAILBOX = rf"(?:{_LOCAL}@{_DOMAIN}|(?:{_PHRASE} )?<{_LOCAL}@{_DOMAIN}>)"
+_PLAIN_ADDRESSES = re.compile(rf"{_MAILBOX}(?:[ \t]*,[ \t]*{_MAILBOX})*[ \t]*")
+_ADDRESS = re.compile(rf"{_LOCAL}@{_DOMAIN}")  # in a plain list, exactly what getaddresses returns as addresses
+
+
+def _unfold(value: str) -> str:
+    return "".join(_LINESEP.split(value)) if "\n" in value or "\r" in value else value
+
+
+@functools.lru_cache(maxsize=None)
+def _header_kind(name: str) -> tuple[type, Callable[[str], object] | None]:
+    """policy.default's class for a header (its registry builds a new class on every lookup) and its plain shape."""
+    cls = _REGISTRY[name]
+    return cls, _PLAIN.get(cls.__mro__[1].__name__)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parsed_text(name: str, value: str) -> str:
+    return str(_header_kind(name)[0](name, value))
+
+
+@functools.lru_cache(maxsize=8192)  # the parser and get_param ask for the same Content-Type many times
+def _header_text(name: str, raw: str) -> str:
+    """The text of ``str(policy.default header)`` for a raw header value."""
+    value, name = _unfold(raw), name.lower()
+    plain = _header_kind(name)[1]
+    if plain is not None and value.isascii() and plain(value):
+        return value
+    return _parsed_text(name, value)
+
+
+class _DefaultTextPolicy(email.policy.Compat32):
+    """compat32's parser and message model, with each header read as policy.default's text of it."""
+
+    def header_fetch_parse(self, name: str, value: str) -> str:  # type: ignore[override]
+        return _header_text(name, value)
+
+
+_POLICY = _DefaultTextPolicy()
+_UTC = ZoneInfo("UTC")
 
 
 def _ids(value: object) -> str | None:
     """A Message-ID without its angle brackets (the first one, for In-Reply-To)."""
     if value is None:
         return None
-    found = re.findall(r"<([^<>]+)>", str(value))
+    found = _MSG_ID.findall(str(value))
     text = found[0] if found else str(value).strip()
     return text or None
 
 
-def _addresses(message: EmailMessage, header: str) -> list[str]:
-    values = [str(v) for v in message.get_all(header, [])]
-    found = (identity.normalise_email(addr) for _, addr in email.utils.getaddresses(values))
+def _addresses(values: list[str], header: str) -> list[str]:
+    """The normalised addresses of an address header, in order, each once."""
+    texts = [_unfold(raw) for raw in values]
+    if all(text.isascii() and _PLAIN_ADDRESSES.fullmatch(text) for text in texts):
+        found = (identity.normalise_email(addr) for text in texts for addr in _ADDRESS.findall(text))
+    else:
+        texts = [_parsed_text(header, text) for text in texts]
+        found = (identity.normalise_email(addr) for _, addr in email.utils.getaddresses(texts))
     return [a for a in dict.fromkeys(found) if a]
 
 
-def _text_of(part: EmailMessage) -> str:
+def _date(values: list[str]) -> tuple[datetime | None, str | None]:
+    """The Date header's datetime, or else policy.default's text of it (re-read below to fail as before)."""
+    if not values:
+        return None, None
+    value = _unfold(values[0])
+    if not value.isascii():
+        return None, _parsed_text("date", value)
+    if not value:
+        return None, ""
+    try:  # policy.default's text of a date is format_datetime of it, which reads back as the same datetime
+        return email.utils.parsedate_to_datetime(value), None
+    except ValueError:
+        return None, value
+
+
+def _part_kind(part: Message) -> tuple[str | None, str | None, str]:
+    """A part's file name, disposition and content type (what the row asks of each part)."""
+    content_type = disposition = None
+    for name, value in part.raw_items():
+        name = name.lower()
+        if name == "content-type" and content_type is None:
+            content_type = value
+        elif name == "content-disposition" and disposition is None:
+            disposition = value
+    return _kind_of(content_type, disposition, part.get_default_type())
+
+
+@functools.lru_cache(maxsize=4096)  # they depend on the first of these two headers only, which mail repeats
+def _kind_of(content_type: str | None, disposition: str | None,
+             default_type: str) -> tuple[str | None, str | None, str]:
+    probe = Message(policy=_POLICY)
+    probe.set_default_type(default_type)
+    if content_type is not None:
+        probe.set_raw("Content-Type", content_type)
+    if disposition is not None:
+        probe.set_raw("Content-Disposition", disposition)
+    return probe.get_filename(), probe.get_content_disposition(), probe.get_content_type()
+
+
+def _text_of(part: Message, content_type: str) -> str:
     try:
-        text = part.get_content()
+        text = email.contentmanager.raw_data_manager.get_content(part)  # what EmailMessage.get_content calls
     except (LookupError, UnicodeError, AssertionError):
         payload = part.get_payload(decode=True) or b""
         text = payload.decode("utf-8", "replace")
     text = text if isinstance(text, str) else ""
-    return _TAG.sub(" ", text) if part.get_content_type() == "text/html" else text
+    return _TAG.sub(" ", text) if content_type == "text/html" else text
 
 
-def message_row(message: EmailMessage, mailbox_name: str, index: int, where: str, timezone: str) -> dict[str, object]:
+def message_row(message: Message, mailbox_name: str, index: int, where: str, timezone: str) -> dict[str, object]:
     """Reduce one message to its store row; the body's identifiers are kept, the body is not."""
-    raw_date = message.get("Date")
-    try:
-        when = email.utils.parsedate_to_datetime(str(raw_date))
-    except (TypeError, ValueError, IndexError):
-        raise BadInput(where, f"message {index}, header Date", f"date {raw_date!r} is not an RFC 2822 date") from None
+    raw: dict[str, list[str]] = {}  # header values as parsed, by lower-case name
+    for name, value in message.raw_items():
+        raw.setdefault(name.lower(), []).append(value)
+
+    def first(name: str) -> str | None:  # what message.get(name) gives
+        return _header_text(name, raw[name][0]) if name in raw else None
+
+    when, raw_date = _date(raw.get("date", []))
+    if when is None:
+        try:
+            when = email.utils.parsedate_to_datetime(str(raw_date))
+        except (TypeError, ValueError, IndexError):
+            raise BadInput(where, f"message {index}, header Date",
+                           f"date {raw_date!r} is not an RFC 2822 date") from None
     if when.tzinfo is None:  # "-0000": the sender did not know its zone; RFC 5322 reads it as UTC
-        when = when.replace(tzinfo=ZoneInfo("UTC"))
+        when = when.replace(tzinfo=_UTC)
     names, types, found = [], [], {"email": set(), "iban": set(), "phone": set()}
     for part in message.walk():
         if part.is_multipart():
             continue
-        filename = part.get_filename()
-        if filename or part.get_content_disposition() == "attachment":
+        filename, disposition, content_type = _part_kind(part)
+        if filename or disposition == "attachment":
             names.append(filename or "")
-            types.append(part.get_content_type())
-        elif part.get_content_maintype() == "text":
-            for kind, values in body_identifiers(_text_of(part)).items():
+            types.append(content_type)
+        elif content_type.split("/")[0] == "text":
+            for kind, values in body_identifiers(_text_of(part, content_type)).items():
                 found[kind].update(values)
-    sender = _addresses(message, "From")
-    if message.get("From") is not None and not sender:  # the value itself is not shown: it may be personal data
+    from_values = raw.get("from", [])
+    sender = _addresses(from_values, "from")
+    if from_values and not sender:  # the value itself is not shown: it may be personal data
         raise BadInput(where, f"message {index}, header From", "holds no readable e-mail address")
     return {
         "_row": index,
-        "message_id": _ids(message.get("Message-ID")),
+        "message_id": _ids(first("message-id")),
         "mailbox": mailbox_name,
         "from_addr": sender[0] if sender else None,
-        "to_addrs": ",".join(_addresses(message, "To")) or None,
-        "cc_addrs": ",".join(_addresses(message, "Cc")) or None,
+        "to_addrs": ",".join(_addresses(raw.get("to", []), "to")) or None,
+        "cc_addrs": ",".join(_addresses(raw.get("cc", []), "cc")) or None,
         "date": when.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S"),
-        "subject": str(message.get("Subject", "")) or None,
-        "in_reply_to": _ids(message.get("In-Reply-To")),
+        "subject": first("subject") or None,
+        "in_reply_to": _ids(first("in-reply-to")),
         "attachment_names": ",".join(names) or None,
         "attachment_types": ",".join(types) or None,
         "body_emails": ",".join(sorted(found["email"])) or None,
@@ -113,12 +261,97 @@ def message_row(message: EmailMessage, mailbox_name: str, index: int, where: str
     }
 
 
+_HEADER = re.compile(r"[\041-\071\073-\176]+:")  # a field name and its colon (feedparser's headerRE, no "From ")
+_BOUNDARY_END = re.compile(r"(?P<end>--)?(?P<ws>[ \t]*)(?P<linesep>\r\n|\r|\n)?$")  # feedparser's boundaryendRE
+
+
+def _parse(data: bytes) -> Message:
+    """One message of an mbox, as the stdlib's parser reads it; the common shapes without its line-by-line feed."""
+    text = data.decode("ascii", "surrogateescape")
+    if "\r" in text:  # BytesParser reads through a TextIOWrapper, which turns CRLF and CR into LF
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    message = _parse_simple(io.StringIO(text, newline="").readlines())
+    return message if message is not None else email.message_from_binary_file(io.BytesIO(data), policy=_POLICY)
+
+
+def _parse_simple(lines: list[str]) -> Message | None:
+    """What FeedParser makes of a message with one level of parts, or None for any other shape.
+
+    Only what rows read is built: headers, the parts and their payloads (not preamble, epilogue, defects).
+    """
+    root = Message(policy=_POLICY)
+    envelope = bool(lines) and lines[0].startswith("From ")  # mailbox hands over messages without it
+    if envelope:
+        root.set_unixfrom(lines[0].rstrip("\n"))
+    body = _read_headers(root, lines, int(envelope), len(lines))
+    if body is None:
+        return None
+    maintype = root.get_content_maintype()
+    if maintype == "message":
+        return None
+    if maintype != "multipart":
+        root.set_payload("".join(lines[body:]))
+        return root
+    boundary = root.get_boundary()
+    if boundary is None or root.get_content_type() == "multipart/digest":
+        return None
+    separator = "--" + boundary
+    marks = []
+    for index in range(body, len(lines)):
+        line = lines[index]
+        if line.startswith(separator):
+            found = _BOUNDARY_END.match(line, len(separator))
+            if found:
+                marks.append(index)
+                if found.group("end"):
+                    break
+    else:
+        return None  # no closing boundary
+    if len(marks) < 2 or any(b - a < 2 for a, b in zip(marks, marks[1:])):
+        return None  # no part, or an empty one (FeedParser skips repeated boundary lines)
+    for start, stop in zip(marks, marks[1:]):
+        part = Message(policy=_POLICY)
+        part_body = _read_headers(part, lines, start + 1, stop)
+        if part_body is None or part.get_content_maintype() in ("multipart", "message"):
+            return None
+        payload = "".join(lines[part_body:stop])
+        part.set_payload(payload[:-1] if payload.endswith("\n") else payload)  # the last newline is the boundary's
+        root.attach(part)
+    return root
+
+
+def _read_headers(message: Message, lines: list[str], start: int, stop: int) -> int | None:
+    """Add the header block of lines[start:stop] to a message; the index of its first body line, None if unusual."""
+    index = start
+    while index < stop and lines[index] != "\n":
+        line = lines[index]
+        if line[0] in " \t":
+            if index == start:
+                return None  # a continuation line with nothing to continue
+        elif not _HEADER.match(line):
+            return None  # FeedParser would start the body here
+        index += 1
+    if index == stop:
+        return None  # no empty line ends the headers
+    field: list[str] = []
+    for line in lines[start:index]:
+        if line[0] in " \t":
+            field.append(line)
+            continue
+        if field:
+            message.set_raw(*_POLICY.header_source_parse(field))
+        field = [line]
+    if field:
+        message.set_raw(*_POLICY.header_source_parse(field))
+    return index + 1
+
+
 def read_mbox(src: "ResolvedSource", chunksize: int) -> Iterator["pd.DataFrame"]:
     """Stream the messages of every mbox file of the collection as store-shaped frames."""
     import pandas as pd
 
-    def factory(handle: object) -> EmailMessage:
-        return email.message_from_binary_file(handle, policy=email.policy.default)  # type: ignore[arg-type]
+    def factory(handle: "io.BufferedIOBase") -> Message:
+        return _parse(handle.read())
 
     yielded = False
     for path in src.files():
