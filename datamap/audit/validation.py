@@ -90,7 +90,7 @@ class Validator:
         return self._assets[key].get_batch()
 
     def run_sql(self, check: ResolvedCheck) -> Outcome:
-        """Validate an UnexpectedRowsExpectation over the store; page through when GE truncates."""
+        """Validate an UnexpectedRowsExpectation over the store; fetch the rest at once when GE truncates."""
         gx = self.gx
         spec = check.spec
         table = fill(spec.table or "", check.vars)
