@@ -127,6 +127,7 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     from datamap.audit.run import _column_kwargs, needed_tables, retention_items
     from datamap.audit.validation import Validator
     from datamap.identity import Pseudonymizer, load_key
+    from datamap.map import load_map
     from datamap.store import stage
     from datamap.workspace import load_workspace
 
@@ -142,7 +143,7 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     day = ws.policy.reference_date()
     items = retention_items(ws)
     checks = [c for claim in load_catalogue() for c in expand(claim, items)]
-    params = standard_params(ws, day, manifest_facts(ws))
+    params = standard_params(ws, day, manifest_facts(load_map(ws), ws.policy))
     for check in checks:
         for name, ref in check.spec.params.items():
             if check.spec.kind == "sql":
