@@ -155,6 +155,10 @@ class Pseudonymizer:
         prefix = "subj" if kind == "subject" else kind
         return f"{prefix}-{digest}"
 
+    def key_id(self) -> str:
+        """A fingerprint of the key (an HMAC of a fixed label): runs made with another key show other pseudonyms."""
+        return hmac.new(self._key, b"datamap pseudonym key id", hashlib.sha256).hexdigest()[:12]
+
     def subject_ref(self, email: object = None, phone: object = None, iban: object = None) -> str | None:
         """Reference a person by the strongest identifier present: e-mail, then phone, then IBAN."""
         for norm in (normalise_email(email), normalise_phone(phone), normalise_iban(iban)):

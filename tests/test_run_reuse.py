@@ -64,6 +64,13 @@ def test_a_run_of_another_workspace_folder_is_not_current(audited_copy, demo_wor
     assert current_run(demo_workspace, audit) is None  # same bytes, but the run judged the copy
 
 
+def test_a_run_made_with_another_pseudonym_key_is_not_current(audited_copy, monkeypatch):
+    ws, audit, run_dir = audited_copy
+    assert current_run(ws, audit).folder == run_dir
+    monkeypatch.setenv("DATAMAP_KEY", "another-key-so-other-pseudonyms")
+    assert current_run(ws, audit) is None  # its findings name people by pseudonyms no other output uses now
+
+
 @pytest.mark.slow
 def test_after_one_source_changes_the_run_is_stale_and_evidence_comes_from_a_new_audit(own_audited_copy):
     ws, audit, old_run = own_audited_copy

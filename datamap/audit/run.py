@@ -446,7 +446,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
         result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy)
         manifest = {
-            "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()),
+            "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()), "pseudonym_key": pseudo.key_id(),
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
             "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
             "findings": len(findings),

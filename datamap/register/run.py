@@ -168,10 +168,13 @@ def _inputs_now(ws: Workspace) -> dict[str, dict[str, str]] | None:
 def current_run(workspace: Workspace | str | Path, audit_dir: str | Path) -> ArchivedRun | None:
     """The latest finished run under ``audit_dir`` if it judged this workspace as it is now, else None.
 
-    Current means: same workspace folder and reference date, and every input the run recorded
-    (manifests, policy, sources.yml, check catalogue, source files) has the same sha256 today, with
-    none added or removed. Evidence and reports must describe the data as it is, not as it was.
+    Current means: same workspace folder, reference date and pseudonym key, and every input the run
+    recorded (manifests, policy, sources.yml, check catalogue, source files) has the same sha256
+    today, with none added or removed. Evidence and reports must describe the data as it is, not
+    as it was, and name people by the pseudonyms the officer's other outputs use.
     """
+    from datamap.identity import Pseudonymizer, load_key
+
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     if not Path(audit_dir).is_dir():
         return None
@@ -182,6 +185,8 @@ def current_run(workspace: Workspace | str | Path, audit_dir: str | Path) -> Arc
     if not isinstance(recorded, dict):
         return None
     if run.meta.get("workspace") != str(ws.root.resolve()) or run.meta.get("as_of") != ws.policy.reference_date().isoformat():
+        return None
+    if run.meta.get("pseudonym_key") != Pseudonymizer(load_key(ws.root)).key_id():
         return None
     now = _inputs_now(ws)
     if now is None or any(recorded.get(key) != hashes for key, hashes in now.items()):
