@@ -48,14 +48,15 @@ def stage(args: argparse.Namespace) -> dict[str, Any]:
     from datamap.store import stage as stage_store
 
     shutil.rmtree((args.workspace / DEFAULT_PATH).parent, ignore_errors=True)
-    store = stage_store(args.workspace)
+    started, timeline = time.perf_counter(), []
+    store = stage_store(args.workspace, progress=lambda line: timeline.append((round(time.perf_counter() - started, 1), line)))
     try:
         errors = store.errors()
         rows = sum(s.rows for s in store.status.values())
     finally:
         store.close()
     size = sum(p.stat().st_size for p in store.path.parent.glob(store.path.name + "*"))
-    return {"rows": rows, "errors": len(errors), "store_bytes": size, "workers": store.workers}
+    return {"rows": rows, "errors": len(errors), "store_bytes": size, "workers": store.workers, "timeline": timeline}
 
 
 def scan(args: argparse.Namespace) -> dict[str, Any]:

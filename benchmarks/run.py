@@ -185,6 +185,14 @@ def _secs(s: float | None) -> str:
     return "-" if s is None else (f"{s:,.1f}" if s >= 10 else f"{s:.2f}")
 
 
+def _timeline(events: list[tuple[float, str]]) -> str:
+    """When staging's serial tail starts: the last source merged, the identifier index, the statistics."""
+    merged = [t for t, line in events if ": " in line]  # "<dataset>.<collection>: <rows> rows"
+    steps = [f"{line} from {t:.0f} s" for t, line in events if line in ("indexing the identifiers",
+                                                                         "row statistics for the query planner")]
+    return ", ".join(([f"last source merged at {max(merged):.0f} s"] if merged else []) + steps)
+
+
 def full_audit(by: dict[tuple[str, int], Measurement], n: int) -> tuple[float | None, int | None]:
     """A full audit from cold: staging every source plus running every check."""
     stage, run = by.get(("stage", n)), by.get(("audit", n))
@@ -311,7 +319,7 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
                            + ", ".join(f"{k} {v:.1f} s" for k, v in m.info["slowest_checks"].items()))
         if m.phase == "stage" and m.ok:
             details.append(f"- stage {m.subjects:,}: {m.info['rows']:,} rows in {m.info.get('workers', 1)} worker "
-                           f"process(es), store {m.info['store_bytes'] / GIB:.2f} GiB")
+                           f"process(es), store {m.info['store_bytes'] / GIB:.2f} GiB; " + _timeline(m.info.get("timeline", [])))
         if m.phase == "subject" and m.ok:
             details.append(f"- subject {m.subjects:,}: {m.info['matches']} records matched, "
                            f"{m.info['expected_found']}/{m.info['expected']} expected records found")

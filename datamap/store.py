@@ -24,7 +24,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from datamap.errors import BadInput
 from datamap.identity import name_words
@@ -149,6 +149,7 @@ def stage(
     params: dict[str, Any] | None = None,
     chunksize: int | None = None,
     workers: int | None = None,
+    progress: "Callable[[str], None] | None" = None,
 ) -> Store:
     """Stage the sources the checks need into the audit store and return it.
 
@@ -156,7 +157,8 @@ def stage(
     sources.yml). ``path``: the SQLite file (default ``<workspace>/.datamap/store.sqlite``); it is
     reused, and a table restaged only when its source changed. ``params``: extra check parameters
     added to the policy's in the ``params`` table. ``workers``: processes reading sources at once
-    (default: one per core when there is enough to read, see :func:`worker_count`).
+    (default: one per core when there is enough to read, see :func:`worker_count`). ``progress``
+    is told, in a line, each source staged and each step after (staging a large estate takes minutes).
     """
     from sqlalchemy import create_engine, event
 
@@ -183,6 +185,7 @@ def stage(
 
     store = Store(target, engine, ws)
     wanted = list(collections) if collections is not None else all_collections(ws)
+    say = progress or (lambda line: None)
     with _staging_lock(target):  # a second audit of the same workspace waits, then reuses what the first staged
         with engine.begin() as conn:
             conn.connection.driver_connection.executescript(_META)
@@ -190,11 +193,17 @@ def stage(
         parts = [p for p in plans.values() if isinstance(p, _Part)]
         with _parts_folder(target) as folder:
             store.workers = worker_count(parts, workers)
+            if parts:
+                say(f"staging {len(parts)} of {len(plans)} sources in {store.workers} process(es); the rest are unchanged")
             loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, store.workers)
-            with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine)):
+            with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine), say=say):
                 for key, plan in plans.items():
                     store.status[key] = plan if isinstance(plan, SourceStatus) else _merge(store, plan, next(loaded))
+                    if isinstance(plan, _Part):
+                        done = store.status[key]
+                        say(f"{key[0]}.{key[1]}: {done.error or f'{done.rows:,} rows'}")
         if any(s.ok and not s.reused for s in store.status.values()):
+            say("row statistics for the query planner")
             _analyze(engine)
         write_params(store, params or {})
     return store
@@ -413,7 +422,7 @@ def _copy_part(conn: "Connection", tbl: str) -> None:
 
 
 @contextlib.contextmanager
-def _bulk(engine: "Engine", cold: bool) -> Iterator[None]:
+def _bulk(engine: "Engine", cold: bool, say: "Callable[[str], None]") -> Iterator[None]:
     """Into an empty store, load the identifiers without their indexes and build them once at the end.
 
     Keeping two indexes up to date row by row costs more than sorting once afterwards.
@@ -425,7 +434,10 @@ def _bulk(engine: "Engine", cold: bool) -> Iterator[None]:
     try:
         yield
     finally:
+        if cold:
+            say("indexing the identifiers")
         with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA threads=2")  # SQLite's sorter may use a helper thread: the workers are done
             conn.connection.driver_connection.executescript(_META)  # CREATE ... IF NOT EXISTS: only what is missing
 
 

@@ -92,11 +92,12 @@ class AuditRun:
 # --- staging ------------------------------------------------------------------------------------
 
 
-def stage_sources(workspace: Workspace, path: Path | None = None) -> Staged:
+def stage_sources(workspace: Workspace, path: Path | None = None, progress: bool = False) -> Staged:
     """Stage the workspace's sources into the audit store (``datamap.store``) with per-source status."""
     from datamap import store
 
-    staged = store.stage(workspace, path=path)
+    say = (lambda line: print(f"  {line}", file=sys.stderr, flush=True)) if progress else None
+    staged = store.stage(workspace, path=path, progress=say)
     try:
         status = {s.table: s.error for s in staged.status.values()}
         # an mbox collection stages into <dataset>__messages; a failed one must still be known there
@@ -410,7 +411,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             if check.spec.kind == "sql":
                 params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
 
-    staged = staged or stage_sources(ws, Path(store_path) if store_path else None)
+    staged = staged or stage_sources(ws, Path(store_path) if store_path else None, progress)
     pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
