@@ -24,6 +24,7 @@ import os
 import re
 import sqlite3
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +170,9 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
         info["rows_copied"] = rows
         validator = Validator(params_db, work / "data_docs", run_name="pushdown")
         search = "options=-csearch_path%3Dsqlite_compat,pg_catalog,public"
-        validator.store = validator.context.data_sources.add_sql("pg_store", connection_string=f"{server.url(name)}&{search}")
+        with warnings.catch_warnings():  # GE suggests add_postgres, whose DSN model refuses a unix-socket URL
+            warnings.simplefilter("ignore")
+            validator.store = validator.context.data_sources.add_sql("pg_store", connection_string=f"{server.url(name)}&{search}")
         validator._sources["pg_store"] = validator.store
         portal_url = server.url(portal_db)
         found: dict[str, set[str]] = {}
