@@ -245,6 +245,7 @@ class _Part:
     src: "ResolvedSource"
     table: str
     files: list[Path]
+    sha: str | None  # of its file(s) or SQLite database, hashed once: for the fingerprint and the provenance
     fingerprint: str | None
     size: int  # bytes of its files (0 for a database server): how much reading it takes
 
@@ -266,12 +267,13 @@ def _plan(store: Store, dataset: str, collection: str) -> "SourceStatus | _Part"
         src = resolve(store.workspace, dataset, collection)
         tbl = store.table(dataset, collection)
         files = [] if src.is_sql else src.files()
-        fingerprint = _fingerprint(src, files)
+        sha = _source_sha(src, files)
+        fingerprint = _fingerprint(src, sha)
         with store.engine.begin() as conn:
             if fingerprint and _unchanged(conn, tbl, collection, fingerprint):
                 rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{tbl}"').scalar_one()
                 return SourceStatus(dataset, collection, tbl, rows=int(rows), reused=True)
-        return _Part(src, tbl, files, fingerprint, _size(src, files))
+        return _Part(src, tbl, files, sha, fingerprint, _size(src, files))
     except Exception as exc:
         return SourceStatus(dataset, collection, tbl, error=_reason(exc, dataset, collection))
 
@@ -392,7 +394,7 @@ def _merge(store: Store, part: _Part, loaded: tuple[Path, int, str | None]) -> S
                 _clear(conn, src, part.table, part.files)
                 _copy_part(conn, part.table)
                 _index_norms(conn, part.table)
-                _record(conn, src, part.table, part.files, part.fingerprint, rows)
+                _record(conn, part, rows)
         except Exception as exc:
             return SourceStatus(src.dataset, src.collection, part.table, error=_reason(exc, src.dataset, src.collection))
         finally:
@@ -476,11 +478,10 @@ def _source_sha(src: "ResolvedSource", files: list[Path]) -> str | None:
     return combined.hexdigest()
 
 
-def _fingerprint(src: "ResolvedSource", files: list[Path]) -> str | None:
-    """What a staged table depends on: the source's bytes, its configuration, the format and this code."""
+def _fingerprint(src: "ResolvedSource", sha: str | None) -> str | None:
+    """What a staged table depends on: the source's bytes (``sha``), its configuration, the format and this code."""
     from datamap.sources import FORMATS_FILE
 
-    sha = _source_sha(src, files)
     if sha is None:
         return None
     parts = [STORE_VERSION, sha, src.config.model_dump_json(), src.timezone,
@@ -690,20 +691,19 @@ def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, fram
         conn.exec_driver_sql("INSERT INTO name_words VALUES (?, ?, ?)", words)
 
 
-def _record(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path], fingerprint: str | None,
-            rows: int) -> None:
+def _record(conn: "Connection", part: _Part, rows: int) -> None:
     """Write the table's provenance and the fingerprint that lets the next run reuse it."""
     from datamap.sources.sql import redact
 
+    src, tbl, files, fingerprint, sha = part.src, part.table, part.files, part.fingerprint, part.sha
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if src.is_sql:
         from datamap.workspace import expand_env
 
         url = redact(expand_env(src.config.url or "", key=f"datasets.{src.dataset}.url"))
-        source, sha = src.table, _source_sha(src, files)
+        source = src.table
     else:
         url, source = None, ", ".join(src.relpath(f) for f in files)
-        sha = _source_sha(src, files)
     if src.kind == "mbox":
         total = conn.exec_driver_sql(f'SELECT count(*) FROM main."{tbl}"').scalar_one()
         old = conn.exec_driver_sql("SELECT source FROM _provenance WHERE tbl = ?", (tbl,)).first()
