@@ -196,7 +196,9 @@ def stage(
         with _parts_folder(target) as folder:
             store.workers = worker_count(parts, workers)
             if parts:
-                say(f"staging {len(parts)} of {len(plans)} sources in {store.workers} process(es); the rest are unchanged")
+                kept = sum(1 for p in plans.values() if isinstance(p, SourceStatus) and p.reused)
+                say(f"staging {len(parts)} of {len(plans)} sources in {store.workers} process(es)"
+                    + (f"; {kept} unchanged, reused" if kept else ""))
             loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, store.workers)
             with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine), say=say):
                 for key, plan in plans.items():
