@@ -108,6 +108,22 @@ def stage_sources(workspace: Workspace, path: Path | None = None, progress: bool
         staged.close()
 
 
+def default_catalogue_dirs(ws: Workspace) -> list[Path]:
+    """The shipped ``checks/`` plus the workspace's own ``checks/`` folder when it has one."""
+    return [DEFAULT_DIR] + ([ws.root / "checks"] if (ws.root / "checks").is_dir() else [])
+
+
+def input_hashes(ws: Workspace, dirs: list[Path]) -> dict[str, dict[str, str]]:
+    """The sha256 of everything a run judges (run.json's ``sha256`` without the store): what makes a run current."""
+    return {
+        "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
+        "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
+        "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
+        "catalogue": _catalogue_hashes(dirs, ws),
+        "sources": archive.hashes(_source_files(ws), ws.root),
+    }
+
+
 def _catalogue_hashes(dirs: list[Path], ws: Workspace) -> dict[str, str]:
     """sha256 of each catalogue file, named ``checks/P01.yml`` (the workspace's own under ``workspace/``)."""
     out = {}
@@ -397,8 +413,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     day = as_of or ws.policy.reference_date()
-    dirs = catalogue_dirs if catalogue_dirs is not None else \
-        [DEFAULT_DIR] + ([ws.root / "checks"] if (ws.root / "checks").is_dir() else [])
+    dirs = catalogue_dirs if catalogue_dirs is not None else default_catalogue_dirs(ws)
     claims = load_catalogue(dirs)
     items = retention_items(ws)
     resolved = [c for claim in claims for c in expand(claim, items)]
@@ -451,14 +466,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
             "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
             "findings": len(findings),
-            "sha256": {
-                "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
-                "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
-                "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
-                "catalogue": _catalogue_hashes(dirs, ws),
-                "sources": archive.hashes(_source_files(ws), ws.root),
-                "store": sha256_file(staged.path),
-            },
+            "sha256": {**input_hashes(ws, dirs), "store": sha256_file(staged.path)},
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
             "provenance": provenance,
         }

@@ -149,20 +149,11 @@ def _inputs_now(ws: Workspace) -> dict[str, dict[str, str]] | None:
 
     None when a source is a database server: its content has no file hash, so no run can be shown current.
     """
-    from datamap.audit import archive
-    from datamap.audit.catalogue import DEFAULT_DIR
-    from datamap.audit.run import _catalogue_hashes, _source_files  # the audit's own lists: the same files hashed
+    from datamap.audit.run import default_catalogue_dirs, input_hashes  # what run_audit hashes, hashed the same way
 
     if any(d.url and not d.url.startswith("sqlite:///") for d in ws.sources.datasets.values()):
         return None
-    dirs = [DEFAULT_DIR] + ([ws.root / "checks"] if (ws.root / "checks").is_dir() else [])  # run_audit's default
-    return {
-        "manifests": archive.hashes([m.path for m in ws.manifests], ws.root),
-        "policy": archive.hashes([ws.root / "policy.yml"], ws.root),
-        "sources_yml": archive.hashes([ws.root / "sources.yml"], ws.root),
-        "catalogue": _catalogue_hashes(dirs, ws),
-        "sources": archive.hashes(_source_files(ws), ws.root),
-    }
+    return input_hashes(ws, default_catalogue_dirs(ws))
 
 
 def current_run(workspace: Workspace | str | Path, audit_dir: str | Path) -> ArchivedRun | None:
