@@ -329,28 +329,42 @@ def _parts_folder(target: Path) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _load_parts(parts: "list[_Part]", folder: Path, chunksize: int, workers: int) -> Iterator[tuple[Path, int, str | None]]:
-    """Read every part into its own file; yield ``(file, rows, error)`` in the parts' order.
+def _load_parts(parts: "list[_Part]", folder: Path, chunksize: int, workers: int,
+                reader: "Callable[..., tuple[int, str | None]] | None" = None) -> Iterator[tuple[Path, int, str | None]]:
+    """Read every part into its own file (with ``reader``, default :func:`_read_part`); yield ``(file, rows, error)``.
 
     With several workers the parts are read concurrently in processes, in sources.yml order, while
     this process merges the finished ones in that order (merging any other way would change the
     rows' order in the shared tables; scheduling the largest first left the merge waiting).
     """
+    read = reader or _read_part
     jobs = [(p.src, p.table, str(folder / f"{i}.sqlite"), chunksize) for i, p in enumerate(parts)]
     if workers <= 1:
         for job in jobs:
-            yield Path(job[2]), *_read_part(*job)
+            yield Path(job[2]), *read(*job)
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
 
     # spawn: no fork of a process that may run threads (Jupyter), and the workers stay this
     # process's own children, so its resource usage (the benchmark's CPU and memory) counts them.
-    # Leaving the block terminates the workers: an interrupted staging does not read on for minutes.
+    # A worker that dies (killed, out of memory) breaks the pool and raises here instead of
+    # leaving the merge waiting for ever; leaving early terminates the workers still reading.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_ignore_interrupts) as pool:
-        pending = [pool.apply_async(_read_part, job) for job in jobs]
-        for job, result in zip(jobs, pending):
-            yield Path(job[2]), *result.get()
+    before = {p.pid for p in multiprocessing.active_children()}
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_interrupts)
+    finished = False
+    try:
+        futures = [pool.submit(read, *job) for job in jobs]
+        for job, future in zip(jobs, futures):
+            yield Path(job[2]), *future.result()
+        finished = True
+    finally:
+        if not finished:
+            for process in multiprocessing.active_children():
+                if process.pid not in before:
+                    process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _ignore_interrupts() -> None:

@@ -1,7 +1,9 @@
 """Staging in worker processes gives the same store as staging in one, and cleans up after itself."""
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from datamap.store import stage
@@ -55,3 +57,31 @@ def test_no_scratch_parts_are_left_next_to_the_store_even_after_a_killed_run(dem
     store.close()
     assert store.errors() == {}
     assert [p.name for p in tmp_path.iterdir() if "parts" in p.name] == []
+
+
+def _die(*_job):
+    """A worker that is killed while reading (what the kernel's out-of-memory killer does)."""
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_while_reading_fails_the_staging_instead_of_hanging_it(tmp_path):
+    from concurrent.futures.process import BrokenProcessPool
+
+    from datamap.store import _load_parts, _Part
+
+    parts = [_Part(None, f"t{i}", [], None, None, 0) for i in range(3)]  # the reader never looks at them
+    outcome: list[object] = []
+
+    def consume() -> None:
+        try:
+            outcome.append(list(_load_parts(parts, tmp_path, 10, workers=2, reader=_die)))
+        except BaseException as exc:  # noqa: BLE001 -- the outcome is what the test reads
+            outcome.append(exc)
+
+    runner = threading.Thread(target=consume, daemon=True)
+    runner.start()
+    runner.join(timeout=120)
+    assert not runner.is_alive(), "staging waits for ever for a dead worker"
+    assert isinstance(outcome[0], BrokenProcessPool)
