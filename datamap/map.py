@@ -686,7 +686,7 @@ def _onward_paths(dm: DataMap, system: str) -> list[list[str]]:
 
 # --- map-level findings ------------------------------------------------------------------------
 
-MAP_POLICIES_FILE = Path(__file__).resolve().parents[1] / "checks" / "map_policies.yml"
+MAP_POLICIES_FILE = Path(__file__).resolve().parent / "checks" / "map_policies.yml"
 
 # rule id -> (claim, check, severity); the rule ids are the contract of docs/rules.md "Map level".
 MAP_RULES: dict[str, tuple[str, str, str]] = {

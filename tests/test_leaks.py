@@ -7,12 +7,11 @@ and stderr. Subject exports are the one place raw values belong; ``datamap all``
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from fixtures_leak import raw_personal_values
 from reliability_runs import hardened_run, output_files
@@ -28,12 +27,10 @@ ASSETS = {".gif", ".png", ".jpg", ".jpeg", ".ico", ".woff", ".woff2", ".ttf", ".
 
 
 def readable_text(path: Path) -> str:
-    """A file's text as a reader would see it (XLSX unpacked, PDF through pdftotext)."""
+    """A file's text as a reader would see it (XLSX unpacked, PDF text extracted by pypdf)."""
     raw = path.read_bytes()
     if path.suffix == ".pdf":
-        tool = shutil.which("pdftotext")
-        assert tool, "pdftotext (poppler-utils) is needed to read the PDF report"
-        return subprocess.run([tool, "-layout", str(path), "-"], capture_output=True, check=True).stdout.decode("utf-8", "replace")
+        return "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             return "\n".join(archive.read(n).decode("utf-8", "replace") for n in archive.namelist())

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from datamap.errors import BadInput
 from datamap.workspace import read_yaml, validation_error
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "checks"
+DEFAULT_DIR = Path(__file__).resolve().parents[1] / "checks"
 CLAIM_ID = re.compile(r"^P\d{2}$")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 PARAM_REF = re.compile(r"^\$\{(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\}$")

@@ -1,6 +1,6 @@
 """The register as one self-contained HTML page (prints on A4) and as Markdown.
 
-Templates live in ``reports/templates/`` and are rendered by Jinja2 with autoescape on: every
+Templates live in ``datamap/templates/`` and are rendered by Jinja2 with autoescape on: every
 value from the map, the policy or the audit is escaped.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datamap.register.model import Register
 from datamap.register.terms import t
 from datamap.register.xlsx import cell_text, provenance_text
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 
 
 @functools.lru_cache(maxsize=1)
