@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 THRESHOLD = 0.8  # docs/rules.md: a column is personal data at confidence >= 0.8
 SAMPLE_ROWS = 2_000
 PROBE = 200  # values tried first for each content detector
+DATE_CHUNK = 50_000  # rows per frame when every date of a source is checked
 RULE = "discovery.undeclared_personal_data"
 CLAIM = "P13"
 
@@ -649,6 +650,25 @@ def sample(workspace: Workspace, dataset: str, collection: str, rows: int = SAMP
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
+def check_dates(workspace: Workspace, dataset: str, collection: str, chunksize: int = DATE_CHUNK) -> None:
+    """Read every row of a collection with dates as staging does; a date the audit cannot use raises its BadInput.
+
+    Discovery judges a sample, but staging parses every row with the source's ``date_format``: a
+    31/02/2026 in row 3,000 of a lead export made the audit refuse the source while the scan, having
+    read 2,000 rows, called it read. The rows are shaped exactly as staging shapes them (without the
+    identifier work), so any other value staging refuses, such as an unreadable boolean, fails here
+    too. Mailboxes are left out: their Date header is not read with ``date_format``, and parsing
+    every message would cost what staging costs.
+    """
+    from datamap.sources import read_collection, resolve
+
+    src = resolve(workspace, dataset, collection)
+    if src.kind == "mbox" or not src.fmt.dates:
+        return
+    for _ in read_collection(workspace, dataset, collection, chunksize=chunksize, identifiers=False):
+        pass
+
+
 def sample_staged(db: "sqlite3.Connection", workspace: Workspace, dataset: str, collection: str,
                   rows: int = SAMPLE_ROWS) -> "pd.DataFrame":
     """The rows :func:`sample` reads, taken from the audit store that staged the collection.
@@ -682,7 +702,9 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
     """Detect personal data in every column of every source and compare it with the map.
 
     ``data_map`` defaults to :func:`datamap.map.load_map` of the workspace. A source that cannot be
-    read is listed in ``errors`` (its one BadInput line) and the others are still scanned.
+    read is listed in ``errors`` (its one BadInput line) and the others are still scanned. So is a
+    source whose rows after the sample hold a date the audit cannot parse (:func:`check_dates`);
+    its sampled columns are still judged.
     ``store`` (an audit store) and ``staged`` (the ``(dataset, collection)`` pairs it staged without
     error): those collections are sampled from the store (:func:`sample_staged`), the rest from
     their sources.
@@ -709,19 +731,24 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
         for dataset, collection in collections(ws):
             try:
                 label = resolve(ws, dataset, collection).label
-                frame = None
+                frame, from_source = None, False
                 if db is not None and (dataset, collection) in staged:
                     try:
                         frame = sample_staged(db, ws, dataset, collection, sample_rows)
                     except sqlite3.Error:  # not in the store as staging left it: the source decides
                         frame = None
                 if frame is None:
-                    frame = sample(ws, dataset, collection, sample_rows)
+                    frame, from_source = sample(ws, dataset, collection, sample_rows), True
             except BadInput as exc:
                 result.errors[(dataset, collection)] = exc.line()
                 continue
             read.add((dataset, collection))
             result.detections += scan_frame(frame, dataset, collection, label)
+            if from_source and len(frame) >= sample_rows:  # staging reads the rows the sample left: so must we
+                try:
+                    check_dates(ws, dataset, collection)
+                except BadInput as exc:
+                    result.errors[(dataset, collection)] = exc.line()
     finally:
         if db is not None:
             db.close()
