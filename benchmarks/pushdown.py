@@ -121,11 +121,11 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.fixtures_pg import portal_to_postgres, running_server
 
-    from datamap.audit.catalogue import fill, load_catalogue, expand
+    from datamap.audit.catalogue import fill, load_catalogue
     from datamap.audit.evidence import row_finding
-    from datamap.audit.mapfacts import manifest_facts
+    from datamap.audit.mapfacts import workspace_facts
     from datamap.audit.params import as_param, policy_value, standard_params, write_params
-    from datamap.audit.run import _column_kwargs, needed_tables, retention_items
+    from datamap.audit.run import _column_kwargs, column_target, needed_tables, resolve_checks
     from datamap.audit.validation import Validator
     from datamap.identity import Pseudonymizer, load_key
     from datamap.map import load_map
@@ -142,9 +142,8 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     copied = sorted(t for t in present if t.split("__")[0] in SYSTEMS) + [t for t in JOINED if t in present]
 
     day = ws.policy.reference_date()
-    items = retention_items(ws)
-    checks = [c for claim in load_catalogue() for c in expand(claim, items)]
-    params = standard_params(ws, day, manifest_facts(load_map(ws), ws.policy))
+    checks = resolve_checks(ws, load_catalogue())
+    params = standard_params(ws, day, workspace_facts(load_map(ws), ws))
     for check in checks:
         for name, ref in check.spec.params.items():
             if check.spec.kind == "sql":
@@ -153,7 +152,7 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     own = {k: v for k, v in params.items() if k != "identity.tables"}
     chosen = [c for c in checks if (c.spec.kind == "sql" and set(needed_tables(c, ws, own)) <= set(copied)
                                     and "retention_due" not in (c.spec.query or ""))
-              or (c.spec.kind == "column" and c.spec.dataset in SYSTEMS)]
+              or (c.spec.kind == "column" and column_target(c)[0] in SYSTEMS)]
 
     # the run's params, written as the audit writes them, on a private copy of the params table
     params_db = work / "params.sqlite"
@@ -185,8 +184,9 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
                 if check.spec.kind == "sql":
                     outcome = validator.run_sql(check)
                 else:
-                    collection = ws.sources.datasets[check.spec.dataset].collections[check.spec.collection]
-                    outcome = validator.run_column(check, "pg_portal", portal_url, collection.table or check.spec.collection,
+                    dataset, name = column_target(check)
+                    collection = ws.sources.datasets[dataset].collections[name]
+                    outcome = validator.run_column(check, "pg_portal", portal_url, collection.table or name,
                                                    _column_kwargs(check, ws))
             except Exception as exc:  # noqa: BLE001 -- reported per check, never a pass
                 errors[check.check_id] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"

@@ -29,3 +29,7 @@ class BadInput(Exception):
 
 class SourceUnavailable(BadInput):
     """A source that cannot be read now (missing file, unreachable database): its checks do not run."""
+
+
+class SourceAbsent(BadInput):
+    """A source the company declared it does not keep (sources.yml ``absent:``): its checks are not applicable."""

@@ -91,6 +91,11 @@ def normalise_customer_number(value: object) -> str | None:
     return text or None
 
 
+def normalise_invoice_number(value: object) -> str | None:
+    """An invoice number as two records cite it (``inv-000567 `` -> ``INV-000567``); None when empty."""
+    return normalise_customer_number(value)
+
+
 def normalise_name(value: object) -> str | None:
     """Fold case, diacritics and spacing of a personal name (``Émile  de Vries`` -> ``emile de vries``).
 

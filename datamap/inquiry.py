@@ -236,7 +236,7 @@ def _request_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, p
     con = sr.open_store(ws)
     view = sr.read_map(ws)
     log = sr.request_log(con, ws)
-    requests = _requests_of(con, q, log)
+    requests = _requests_of(con, ws, q, log)
     email = q.email or next((r["subject_email"] for r in requests if r.get("subject_email")), None)
     if not email:
         raise BadInput(None, "--request-id", f"request {q.request_id!r} is not in the request log")
@@ -300,10 +300,11 @@ _BUILDERS: dict[str, Callable[..., tuple[list[str], list[str]]]] = {
 # --- small helpers ------------------------------------------------------------------------------
 
 
-def _requests_of(con: Any, q: Question, log: Iterable[Any]) -> list[dict[str, Any]]:
+def _requests_of(con: Any, ws: Workspace, q: Question, log: Iterable[Any]) -> list[dict[str, Any]]:
     from datamap.identity import normalise_email
+    from datamap.roles import table_of
 
-    rows = [dict(r) for r in con.execute("SELECT * FROM governance__privacy_requests ORDER BY received, request_id")]
+    rows = [dict(r) for r in con.execute(f'SELECT * FROM "{table_of(ws, "request_log")}" ORDER BY received, request_id')]
     if q.request_id:
         chosen = [r for r in rows if str(r["request_id"]) == q.request_id]
         if not chosen:

@@ -713,19 +713,38 @@ def evaluate_policy(dm: DataMap, policy: "Policy") -> list[dict[str, Any]]:
             for decl in system.privacy_declarations:
                 elements: list[tuple[str, list[str], list[str]]] = [("declaration", list(decl.data_categories), list(decl.data_subjects))]
                 refs = decl.dataset_references if decl.dataset_references is not None else system.dataset_references
+                others = [c for d in system.privacy_declarations if d is not decl for c in d.data_categories]
                 for ds in refs or []:
                     dataset = dm.datasets[ds]
                     for path, node in _dataset_nodes(dataset):
-                        if node.data_categories:
-                            subjects = _element_subjects(dataset, path) or list(decl.data_subjects)
+                        if not node.data_categories:
+                            continue
+                        own = _element_subjects(dataset, path)
+                        cats = list(node.data_categories) if own else _attributed(dm.taxonomy, list(node.data_categories),
+                                                                                  list(decl.data_categories), others)
+                        if cats:
                             out_where = "dataset " + ".".join([ds, *path])
-                            elements.append((out_where, list(node.data_categories), subjects))
+                            elements.append((out_where, cats, own or list(decl.data_subjects)))
                 for element, cats, subjects in elements:
                     hit = _evaluate_rule(dm.taxonomy, rule, cats, decl.data_use, subjects)
                     if hit:
                         out.append({"policy": policy.fides_key, "rule": rule.name, "system": key,
                                     "declaration": decl.name, "element": element, **hit})
     return out
+
+
+def _attributed(tax: Taxonomy, categories: list[str], declared: list[str], others: list[str]) -> list[str]:
+    """The categories of a field without its own ``data_subjects`` that belong to this declaration.
+
+    A system's dataset serves all its declarations; a field inherits the subjects of a declaration
+    only when that declaration covers its category, or when no other declaration of the system
+    does (undeclared data is everyone's concern). So a category that only the employee declaration
+    holds is not judged as held about customers.
+    """
+    def covered(category: str, by: list[str]) -> bool:
+        return any(tax.covers("data_category", d, category) or tax.covers("data_category", category, d) for d in by)
+
+    return [c for c in categories if covered(c, declared) or not covered(c, others)]
 
 
 def _element_subjects(dataset: Any, path: list[str]) -> list[str]:

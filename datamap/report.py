@@ -100,7 +100,7 @@ class ClaimResult:
     claim: str
     text: str
     section: str
-    status: str  # held | broken | not_checked
+    status: str  # held | broken | not_checked | not_applicable
     checks: list[dict[str, Any]]
     findings: list[dict[str, Any]]
     by_severity: dict[str, int] = field(default_factory=dict)
@@ -109,11 +109,12 @@ class ClaimResult:
 
 
 # The report's words for the audit's claim states (datamap.audit.summary.claim_status decides them).
-REPORT_STATUS = {"passed": "held", "failed": "broken"}
+REPORT_STATUS = {"passed": "held", "failed": "broken", "not applicable": "not_applicable"}
 
 
 def claim_status(checks: list[dict[str, Any]]) -> str:
-    """Broken when a check failed; held only when every check passed; otherwise not checked."""
+    """Broken when a check failed; held when every applicable check passed; not applicable when the company
+    keeps none of the data; otherwise not checked."""
     from datamap.audit.summary import claim_status as audit_claim_status
 
     return REPORT_STATUS.get(audit_claim_status([str(c.get("status")) for c in checks]), "not_checked")
@@ -364,7 +365,7 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
     pseudo = Pseudonymizer(load_key(workspace.root))
     results = claim_results(run, pseudo.mask)
     store = run.store
-    summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked")}
+    summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked", "not_applicable")}
     reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
     findings_fig, retention_fig = audit_charts(workspace, run)
     figures = []

@@ -8,7 +8,10 @@ Identifiers are compared after :mod:`datamap.identity` normalised them (the stor
 evidence                                    confidence  why
 ==========================================  ==========  =============================================
 same e-mail, customer number or IBAN        1.00        personal and unique by how the systems use them
-identifier found on a record matched above  0.95        the person's other e-mail or number, one step away
+e-mail, customer number or IBAN found on a  0.95, 0.90  the person's other e-mail or account, one or two
+record matched on one (followed)                        steps away: each step costs 0.05
+phone found on such a record, and the       0.85, 0.80  a phone alone could be the office switchboard,
+record reached names the person (>= 92)                 so the name must agree as well
 same phone number                           0.90        personal, but a household or office line can be shared
 same phone, but the record names someone    0.40        a shared line: the name on the record says it is not them
 else (name score < 60)
@@ -16,6 +19,12 @@ name (score >= 92) and the same city or     0.85        a near-certain name plus
 organisation as the person                              the combination identifies, a name alone does not
 name alone                                  <= 0.50     namesakes are common (``Jan de Vries``): never reported
 ==========================================  ==========  =============================================
+
+Following identifiers (:func:`_follow`) is bounded: at most :data:`MAX_HOPS` steps from the
+request, never from a record that also holds someone else's address (a message to or from
+another person), never through the company's own addresses, and never through a value that is
+shared (a record holding it names someone else): the records behind a shared value stay
+candidates (0.40 when the record names someone else, else 0.50). See docs/subject-requests.md.
 
 A match is reported as the person at :data:`REPORT_AT` (0.8) or above. Names are folded by
 :func:`datamap.identity.normalise_name` (case, diacritics), tussenvoegsels (``van``, ``de``, ``ter``)
@@ -52,10 +61,15 @@ INITIAL_COST = 5.0
 SCHEMA = Path(__file__).with_name("schemas") / "subject_export.schema.json"
 SCHEMA_ID = "https://datamap.example/schemas/subject_export.schema.json"
 
-UNIQUE_KINDS = ("email", "customer_number", "iban")
-CONFIDENCE = {"email": 1.0, "customer_number": 1.0, "iban": 1.0, "phone": 0.9}
-DERIVED = 0.95
+UNIQUE_KINDS = ("email", "customer_number", "iban", "invoice_number")
+CONFIDENCE = {"email": 1.0, "customer_number": 1.0, "iban": 1.0, "invoice_number": 1.0, "phone": 0.9}
+FOLLOWED_KINDS = ("email", "customer_number", "iban", "invoice_number", "phone")
+MAX_HOPS = 2  # the person's record -> his other account -> its records; further chains drift to other people
+STEP_COST = 0.05
+DERIVED = CONFIDENCE["email"] - STEP_COST  # one step from the request on a unique identifier
 SHARED_LINE = 0.4
+UNSETTLED = 0.5  # a followed value reached a record that may as well be someone else's: a candidate
+OTHER_NAME = 60.0  # below this a name is someone else's
 NAME_AND_PLACE = 0.85
 NAME_ALONE_MAX = 0.5
 
@@ -143,7 +157,7 @@ class Match:
 
 def name_tokens(name: str | None) -> list[str]:
     """The folded words of a name without tussenvoegsels: ``Jan van der Berg`` -> ``['jan', 'berg']``."""
-    folded = re.sub(r"\bv\.? ?d\.?(?=\s|$)|\bv/d\b", " van der ", normalise_name(name) or "")
+    folded = re.sub(r"\bv\.? ?d\.?(?=[\s,;]|$)|\bv/d\b", " van der ", normalise_name(name) or "")
     words = name_words(folded)
     core = [w for w in words if w not in TUSSENVOEGSELS]
     return core or words
@@ -390,9 +404,9 @@ def find(con: sqlite3.Connection, data_map: MapView, subject: Subject, own_domai
     for hit in _identifier_hits(con, subject.identifiers()):
         key = (hit["tbl"], str(hit["record_key"]))
         evidence.setdefault(key, _Evidence()).add(CONFIDENCE[hit["kind"]], f"{hit['kind']} equal")
-    _expand(con, evidence, subject, tuple(d.lower() for d in own_domains))
     names = _names_of(con, evidence)
     _guard_shared_phones(evidence, names, subject)
+    _follow(con, data_map, known, evidence, names, subject, tuple(d.lower() for d in own_domains))
     profile = _profile(con, data_map, known, evidence)
     if subject.city:
         profile["city"].add(subject.city)
@@ -420,31 +434,104 @@ def find(con: sqlite3.Connection, data_map: MapView, subject: Subject, own_domai
             ev.add(round(NAME_ALONE_MAX * best / 100, 2), f"{label} {best:.0f}/100 alone")
     matches = []
     for (table, rkey), ev in evidence.items():
-        dataset, collection = known.get(table, tuple(table.split("__", 1)) if "__" in table else (table, table))
+        dataset, collection = _collection_of(known, table)
         m = Match(data_map.system_of(dataset), dataset, collection, table, rkey, round(ev.confidence, 2), tuple(ev.reasons))
         if m.is_subject or include_candidates:
             matches.append(m)
     return sorted(matches, key=lambda m: (m.system, m.collection, m.record_key))
 
 
-def _expand(con: sqlite3.Connection, evidence: dict[tuple[str, str], _Evidence], subject: Subject, own_domains: tuple[str, ...]) -> None:
-    """Follow the person's other unique identifiers found on records matched on a unique one.
+def _collection_of(known: dict[str, tuple[str, str]], table: str) -> tuple[str, str]:
+    """The (dataset, collection) a store table holds."""
+    return known.get(table) or (tuple(table.split("__", 1)) if "__" in table else (table, table))  # type: ignore[return-value]
 
-    Company addresses (own domains) are not followed: staff appear on customers' messages.
+
+def _record_label(data_map: MapView, known: dict[str, tuple[str, str]], key: tuple[str, str]) -> str:
+    """A record as a match reason names it: ``zoho_books.invoices INV-000123`` (system, collection, key)."""
+    dataset, collection = _collection_of(known, key[0])
+    return f"{data_map.system_of(dataset)}.{collection} {key[1]}"
+
+
+def _names_someone_else(name: str, person: Iterable[str]) -> bool:
+    """Whether a name on a record is unlike every name the person goes by (a shared line, a colleague)."""
+    return max((name_score(n, name) for n in person), default=100.0) < OTHER_NAME
+
+
+def _involves_others(identifiers: Iterable[tuple[str, str]], known: set[tuple[str, str]], own_domains: tuple[str, ...]) -> bool:
+    """Whether a record also concerns someone other than the person, so that its identifiers may be theirs.
+
+    Only a message holds the company's address next to an outside one: an outside address on it
+    that is not known to be the person's belongs to whom he (or the staff member asking) wrote to.
+    Two unknown outside addresses on any record are two people as far as anyone can tell.
     """
-    given = set(subject.identifiers())
-    found: dict[tuple[str, str], str] = {}
-    for (table, rkey), ev in list(evidence.items()):
-        if ev.confidence < 1.0:
-            continue
-        for kind, value in _identifiers_of(con, table, rkey):
-            if kind in UNIQUE_KINDS and (kind, value) not in given and not (kind == "email" and value.split("@")[-1] in own_domains):
-                found.setdefault((kind, value), f"{table} {rkey}")
-    for hit in _identifier_hits(con, found):
-        key = (hit["tbl"], str(hit["record_key"]))
-        origin = found[(hit["kind"], hit["value"])]
-        if key not in evidence:
-            evidence.setdefault(key, _Evidence()).add(DERIVED, f"{hit['kind']} equal to the one on {origin}")
+    emails = {v for k, v in identifiers if k == "email"}
+    company = {v for v in emails if v.split("@")[-1] in own_domains}
+    unknown = {v for v in emails - company if ("email", v) not in known}
+    return len(unknown) > (0 if company else 1)
+
+
+def _follow(con: sqlite3.Connection, data_map: MapView, known: dict[str, tuple[str, str]],
+            evidence: dict[tuple[str, str], _Evidence], names: dict[tuple[str, str], str], subject: Subject,
+            own_domains: tuple[str, ...]) -> None:
+    """Follow the identifiers found on the person's confirmed records to further records, at most :data:`MAX_HOPS` steps.
+
+    Followed from: records matched on an e-mail, customer number or IBAN (the request's, or one
+    followed in an earlier step), unless the record also holds someone else's address
+    (:func:`_involves_others`: a message to or from another person). Followed: their e-mail
+    addresses (not the company's own domains), customer numbers, IBANs and phones that the
+    request did not already give. A value is *shared* when a record holding it names someone
+    else: it is not followed, and the records holding it stay candidates. A phone leads only to
+    records that also name the person (the office switchboard sits on his contact and on the
+    company's account alike). Each step costs :data:`STEP_COST` of the kind's confidence; a record
+    already reported is left as it was. Each reason names the identifier and the record it was on.
+    """
+    followed = set(subject.identifiers())
+    confirmed = [key for key, ev in evidence.items() if ev.confidence >= 1.0]
+    frontier = list(confirmed)
+    for hop in range(1, MAX_HOPS + 1):
+        values: dict[tuple[str, str], tuple[str, str]] = {}  # (kind, value) -> the record it was found on
+        for origin in frontier:
+            found = _identifiers_of(con, *origin)
+            if _involves_others(found, followed, own_domains):
+                continue
+            for kind, value in found:
+                if kind in FOLLOWED_KINDS and (kind, value) not in followed and not (kind == "email" and value.split("@")[-1] in own_domains):
+                    values.setdefault((kind, value), origin)
+        followed |= values.keys()
+        holders: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for hit in _identifier_hits(con, values):
+            holders.setdefault((hit["kind"], hit["value"]), []).append((hit["tbl"], str(hit["record_key"])))
+        names.update(_names_of(con, [k for keys in holders.values() for k in keys if k not in names]))
+        person = list(subject.names) or sorted({names[k] for k in confirmed if k in names})
+        frontier = []
+        for (kind, value), keys in holders.items():
+            origin = values[(kind, value)]
+            via = f"{kind} equal to the one on {_record_label(data_map, known, origin)}" + (f" ({hop} steps from the request)" if hop > 1 else "")
+            named = {k: names[k] for k in keys if k in names}
+            if person:
+                others = {k for k, n in named.items() if _names_someone_else(n, person)}
+                shared = bool(others)
+            else:  # no name to compare with: two unlike names on the value are two people
+                others = set()
+                shared = any(_names_someone_else(a, [b]) for a in named.values() for b in named.values())
+            confidence = round(CONFIDENCE[kind] - STEP_COST * hop, 2)
+            for key in keys:
+                if key == origin or (key in evidence and evidence[key].confidence >= REPORT_AT):
+                    continue  # the request's records, and those found in an earlier step, stay as they were
+                ev = evidence.setdefault(key, _Evidence())
+                if key in others:
+                    ev.add(SHARED_LINE, f"{via}, but the record names someone else")
+                elif shared:
+                    ev.add(UNSETTLED, f"{via}, but that {kind} is shared with someone else: not followed")
+                elif kind == "phone" and max((name_score(n, named.get(key)) for n in person), default=0.0) < STRONG_NAME:
+                    ev.add(UNSETTLED, f"{via}, but the record does not name the person: perhaps an office or household line")
+                else:
+                    ev.add(confidence, via)
+                    if kind in UNIQUE_KINDS and key not in frontier:
+                        frontier.append(key)
+        confirmed += frontier
+        if not frontier:
+            break
 
 
 def _guard_shared_phones(evidence: dict[tuple[str, str], _Evidence], names: dict[tuple[str, str], str], subject: Subject) -> None:
@@ -453,7 +540,7 @@ def _guard_shared_phones(evidence: dict[tuple[str, str], _Evidence], names: dict
         return
     for key, ev in evidence.items():
         if ev.reasons == ["phone equal"] and key in names:
-            if max(name_score(n, names[key]) for n in subject.names) < 60:
+            if _names_someone_else(names[key], subject.names):
                 ev.confidence = SHARED_LINE
                 ev.reasons.append("record names someone else: a shared line")
 
@@ -736,7 +823,9 @@ def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapVi
     if not norm:
         raise BadInput(None, "email", f"not an e-mail address: {email!r}")
     known = tables(con)
-    identity_tables = {f"{d}__{c}" for d, c in data_map.identity_collections("email")}
+    from datamap.store import table_name
+
+    identity_tables = {table_name(workspace, d, c) for d, c in data_map.identity_collections("email")}
     duties = {(r.system, r.collection): r for r in workspace.policy.retention if r.legal_duty}
     leftovers, retained = [], []
     for hit in _identifier_hits(con, [("email", norm)]):
@@ -767,18 +856,22 @@ def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapVi
                         tuple(certain), tuple(possible))
 
 
-def request_email(con: sqlite3.Connection, request_id: str, table: str = "governance__privacy_requests") -> str:
+def request_email(con: sqlite3.Connection, workspace: Workspace, request_id: str) -> str:
     """The Subject Email a logged request names (a request id that is not in the log is bad input)."""
-    row = con.execute(f'SELECT subject_email FROM "{_ident(table)}" WHERE request_id = ?', (request_id,)).fetchone()
+    from datamap.roles import table_of
+
+    row = con.execute(f'SELECT subject_email FROM "{_ident(table_of(workspace, "request_log"))}" WHERE request_id = ?',
+                      (request_id,)).fetchone()
     if row is None or not row["subject_email"]:
-        raise BadInput("governance/privacy_requests.csv", request_id, "no such request in the request log")
+        raise BadInput(None, "--request", f"request {request_id!r} is not in the request log")
     return str(row["subject_email"])
 
 
-def erasure_checks(con: sqlite3.Connection, workspace: Workspace, data_map: MapView,
-                   table: str = "governance__privacy_requests") -> list[ErasureCheck]:
-    """Check every completed erasure request of the request log."""
-    rows = con.execute(f'SELECT request_id, subject_email FROM "{_ident(table)}" '
+def erasure_checks(con: sqlite3.Connection, workspace: Workspace, data_map: MapView) -> list[ErasureCheck]:
+    """Check every completed erasure request of the request log (the collection playing ``request_log``)."""
+    from datamap.roles import table_of
+
+    rows = con.execute(f'SELECT request_id, subject_email FROM "{_ident(table_of(workspace, "request_log"))}" '
                        "WHERE lower(type) = 'erasure' AND completed IS NOT NULL AND completed != '' ORDER BY request_id")
     return [erasure_check(con, workspace, data_map, r["subject_email"], str(r["request_id"])) for r in rows.fetchall()]
 
@@ -824,9 +917,11 @@ def request_status(received: dt.date, completed: dt.date | None, extended: bool,
     return limit, "overdue" if limit < as_of else "open"
 
 
-def request_log(con: sqlite3.Connection, workspace: Workspace, as_of: dt.date | None = None,
-                table: str = "governance__privacy_requests") -> list[RequestStatus]:
+def request_log(con: sqlite3.Connection, workspace: Workspace, as_of: dt.date | None = None) -> list[RequestStatus]:
     """Every logged subject request with its deadline and status."""
+    from datamap.roles import table_of
+
+    table = table_of(workspace, "request_log")
     as_of = as_of or workspace.policy.reference_date()
     policy = workspace.policy.requests
     out = []

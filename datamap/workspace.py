@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import yaml
 from dateutil.relativedelta import relativedelta
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from datamap.errors import BadInput
 
@@ -92,12 +92,21 @@ class CollectionSource(_Model):
     date_format: str | None = None
     columns: dict[str, str] = Field(default_factory=dict, description="their header -> standard header")
     key: str | None = Field(None, description="the header of the column that identifies a record, when the product has no standard one")
+    standard: str | None = Field(None, description="the product's standard collection this is, when its key is another name")
+    role: str | None = Field(None, description="what the checks read it as (datamap/checks/roles.yml), for a generic export")
+    dates: dict[str, Literal["date", "datetime", "datetime_utc"]] = Field(
+        default_factory=dict, description="header -> date kind, beyond the product's standard dates")
+    identifiers: dict[str, Literal["email", "phone", "iban", "customer_number", "name", "invoice_number"]] = Field(
+        default_factory=dict, description="header -> identifier kind, beyond the product's standard identifiers")
+    absent: str | None = Field(None, description="the company keeps no such export: why (its checks are not applicable)")
 
-    def file_format(self) -> FileFormat:
-        if self.format:
-            return self.format
-        suffix = Path(self.file or "").suffix.lower()
-        return {".xlsx": "xlsx", ".mbox": "mbox"}.get(suffix, "csv")  # type: ignore[return-value]
+    @model_validator(mode="after")
+    def _absent_or_somewhere(self) -> "CollectionSource":
+        if self.absent is not None and not self.absent.strip():
+            raise ValueError("absent: needs the reason the company keeps no such data")
+        if self.absent is not None and (self.file or self.table):
+            raise ValueError("a collection is either absent or has a file/table, not both")
+        return self
 
 
 class DatasetSource(_Model):
@@ -120,6 +129,16 @@ class SourcesConfig(_Model):
     version: Literal[1] = 1
     timezone: str = "Europe/Amsterdam"
     datasets: dict[str, DatasetSource]
+    absent: dict[str, str] = Field(
+        default_factory=dict, description="role (datamap/checks/roles.yml) -> why the company keeps no such data")
+
+    @field_validator("absent")
+    @classmethod
+    def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        for role, reason in value.items():
+            if not str(reason or "").strip():
+                raise ValueError(f"absent.{role} needs the reason the company keeps no such data")
+        return value
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -135,15 +154,11 @@ class NoticePurpose(_Model):
     legal_basis: str | None = None
 
 
-class NoticeVersion(_Model):
-    version: str
-    published: dt.date
-    major: bool = False
-
-
 class NoticePolicy(_Model):
     file: str
-    language: str = "nl"
+    version: str | None = Field(None, description="the version of the notice under audit, as the version log names it")
+    notify_versions: list[str] | None = Field(
+        None, description="the versions customers must have been told of (default: every version the log marks major)")
     purposes: list[NoticePurpose]
     disclosed_categories: list[str] = Field(default_factory=list)
     subjects: list[str] = Field(default_factory=lambda: ["customer", "prospect", "visitor"])
@@ -167,6 +182,8 @@ class AccessPolicy(_Model):
     restricted_categories: dict[str, list[str]] = Field(
         default_factory=dict, description="category -> the only roles that may reach it"
     )
+    systems: dict[str, list[str]] = Field(
+        default_factory=dict, description="system fides_key -> the only roster roles that may hold an account on it")
     review_interval: Duration = "P1Y"
     deactivation_grace: Duration = "P1D"
     reviewed_systems: list[str] = Field(default_factory=list)
@@ -204,7 +221,6 @@ class Policy(_Model):
     recipients: RecipientPolicy
     requests: RequestPolicy
     trials: TrialPolicy = TrialPolicy()
-    processors: list[str] = Field(default_factory=list, description="fides_keys of approved processors")
 
     _tz = field_validator("timezone")(_check_timezone)
 
@@ -264,11 +280,11 @@ def _rel(path: Path, root: Path | None) -> str:
         return str(path)
 
 
-def validation_error(rel: str, exc: ValidationError) -> BadInput:
+def validation_error(rel: str, exc: ValidationError, model: type[BaseModel] | None = None) -> BadInput:
     """Turn the first pydantic error into one BadInput line with the dotted key.
 
-    A misspelt key shows up twice (the key itself unknown, the intended one missing): name the
-    misspelling and suggest the missing key beside it, rather than only saying what is missing.
+    A misspelt key is named with the nearest key the file allows at that place (``model``, when
+    given, says which keys those are; else the keys pydantic found missing beside it).
     """
     import difflib
 
@@ -281,11 +297,45 @@ def validation_error(rel: str, exc: ValidationError) -> BadInput:
         msg = "unknown key"
         parent, name = err["loc"][:-1], str(err["loc"][-1])
         missing = [str(e["loc"][-1]) for e in errors if e["type"] == "missing" and e["loc"][:-1] == parent]
-        close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else None
+        allowed = allowed_keys(model, parent) if model is not None else []
+        close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6) or \
+            difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif allowed:
+            hint = f"the keys allowed here: {', '.join(allowed)}"
     elif err["type"] == "missing":
         msg = "required key is missing"
     return BadInput(rel, key, msg.removeprefix("Value error, "), hint)
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys a model allows at a dotted place (``("access",)`` -> AccessPolicy's fields)."""
+    import types
+    import typing
+
+    def unwrap(annotation: Any) -> Any:
+        if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            return args[0] if args else annotation
+        return annotation
+
+    current: Any = model
+    parts = list(loc)
+    while parts:
+        current = unwrap(current)
+        origin = typing.get_origin(current)
+        if origin in (dict, list):
+            parts.pop(0)
+            current = typing.get_args(current)[-1]
+        elif isinstance(current, type) and issubclass(current, BaseModel) and parts[0] in current.model_fields:
+            current = current.model_fields[parts.pop(0)].annotation
+        else:
+            return []
+    current = unwrap(current)
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return sorted(current.model_fields)
+    return []
 
 
 def _load_model(model: type[BaseModel], path: Path, root: Path) -> Any:
@@ -295,7 +345,7 @@ def _load_model(model: type[BaseModel], path: Path, root: Path) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(_rel(path, root), exc) from None
+        raise validation_error(_rel(path, root), exc, model) from None
 
 
 def load_workspace(root: str | os.PathLike[str]) -> Workspace:

@@ -17,7 +17,7 @@ DEMO_SEED = 7
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _pseudonym_key_in_environment() -> None:
+def pseudonym_key_in_environment() -> None:
     """Give every test a pseudonym key through the environment, never through ~/.config."""
     previous = os.environ.get("DATAMAP_KEY")
     os.environ["DATAMAP_KEY"] = previous or "datamap-test-key-not-secret"

@@ -92,7 +92,7 @@ DATASETS = [
 
 POLICY = {
     "version": 1, "organization": "apora", "as_of": "2026-11-24",
-    "notice": {"file": "notice/privacybeleid.txt", "language": "nl",
+    "notice": {"file": "notice/privacybeleid.txt",
                "purposes": [
                    {"key": "contact", "text": "Contact voor advies, ondersteuning en klachten",
                     "data_uses": ["essential.service.operations.support", "marketing.communications.email"],
@@ -112,7 +112,6 @@ POLICY = {
                "reviewed_systems": ["zoho_crm", "zoho_books"]},
     "recipients": {"own_domains": ["apora.nl"]},
     "requests": {"privacy_mailbox": "privacy@apora.nl"},
-    "processors": ["zoho_corporation", "zoho_group_support"],
 }
 
 SOURCES = {"version": 1, "datasets": {

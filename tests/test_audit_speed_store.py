@@ -28,8 +28,18 @@ def test_the_calendar_reads_the_day_of_a_date_or_timestamp():
         add_period("01-02-2024", "P1Y")  # not ISO: an error, never a silent NULL
 
 
+# The demo's tables for the roles these checks read (datamap/checks/roles.yml).
+ROLES = {"mail_messages": ("zoho_mail", "messages"), "request_log": ("governance", "privacy_requests")}
+
+
 def _check(check_id: str, items: list[dict[str, str]] | None = None):
-    checks = [c for claim in load_catalogue([DEFAULT_DIR]) for c in expand(claim, items or [])]
+    from datamap.roles import Binding
+
+    common: dict[str, str] = {}
+    for role, (dataset, collection) in ROLES.items():
+        common.update(Binding(role, dataset, collection, f"{dataset}__{collection}", dataset, "_row").vars(role))
+    lists = {"policy.retention": items or [], "accounts": []}
+    checks = [c for claim in load_catalogue([DEFAULT_DIR]) for c in expand(claim, lists, common=common)]
     return next(c for c in checks if c.check_id == check_id)
 
 

@@ -200,7 +200,7 @@ def test_check_catalogue_loader_raises_only_bad_input(tmp_path_factory: pytest.T
                                encoding="utf-8")
     rules = [{"system": "zoho_crm", "collection": "leads", "date_column": "last_activity_time",
               "table": "zoho_crm__leads", "key": "record_id"}]
-    only_bad_input(lambda: [expand(claim, rules) for claim in load_catalogue([folder])])
+    only_bad_input(lambda: [expand(claim, {"policy.retention": rules, "accounts": []}) for claim in load_catalogue([folder])])
 
 
 def _read_all(workspace: Path, dataset: str, collection: str) -> None:

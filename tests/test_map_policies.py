@@ -80,3 +80,27 @@ def test_a_collections_own_subjects_replace_the_declarations_for_its_fields(tmp_
     dm = load_map(tmp_path)
     found = evaluate_policy(dm, rule(("ANY", ["user.job_title"]), uses=("OTHER", []), subjects=("ANY", ["customer"])))
     assert [v["element"] for v in found] == ["dataset crm.contacts.title"]
+
+
+def test_a_category_only_the_employee_declaration_holds_is_not_judged_as_held_about_customers(tmp_path):
+    """One system, one dataset, two declarations: the BSN field belongs to the payroll declaration."""
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    system = {"fides_key": "office", "system_type": "Application", "dataset_references": ["office"],
+              "privacy_declarations": [
+                  {"name": "Customers", "data_use": "essential.service", "data_subjects": ["customer"],
+                   "data_categories": ["user.name", "user.contact.email"]},
+                  {"name": "Payroll", "data_use": "employment", "data_subjects": ["employee"],
+                   "data_categories": ["user.name", "user.government_id"]}]}
+    dataset = {"fides_key": "office", "collections": [{"name": "people", "fields": [
+        {"name": "name", "data_categories": ["user.name"]},
+        {"name": "email", "data_categories": ["user.contact.email"]},
+        {"name": "bsn", "data_categories": ["user.government_id.national_identification_number"]},
+        {"name": "phone", "data_categories": ["user.contact.phone_number"]}]}]}
+    (folder / "m.yml").write_text(yaml.safe_dump({"system": [system], "dataset": [dataset]}), encoding="utf-8")
+    dm = load_map(tmp_path)
+    undisclosed = rule(("OTHER", ["user.name", "user.contact.email", "system"]), uses=("OTHER", []),
+                       subjects=("ANY", ["customer"]))
+    flagged_categories = sorted({c for v in evaluate_policy(dm, undisclosed) for c in v["data_categories"]})
+    # the BSN is the payroll declaration's; the phone number no declaration covers, so it is everyone's
+    assert flagged_categories == ["user.contact.phone_number"]

@@ -207,7 +207,7 @@ def test_each_match_says_why_it_matched_and_how_sure(estate):
     assert got[("zoho_crm", "1001")] == (1.0, "email equal")
     assert got[("zoho_desk", "3001")] == (0.9, "phone equal")
     assert got[("customer_portal", "5")] == (1.0, "customer_number equal")
-    assert got[("zoho_desk", "3003")] == (0.95, "email equal to the one on customer_portal__accounts 5")
+    assert got[("zoho_desk", "3003")] == (0.95, "email equal to the one on customer_portal.accounts 5")
     assert got[("zoho_crm", "2001")] == (0.85, "name 95/100 and same organisation")
 
 
@@ -400,11 +400,15 @@ def test_his_name_and_city_alone_find_him_where_a_city_is_recorded_and_never_the
         assert {m.where()["record_key"] for m in found} <= {r["record_key"] for r in expected["records"]}
 
 
-def test_his_email_in_any_spelling_finds_all_but_the_payment_that_holds_only_his_iban(demo):
+def test_his_email_in_any_spelling_finds_every_record_the_payment_through_his_invoice_number(demo):
+    """The payment holds only his IBAN and the number of his invoice: the invoice, found by his e-mail, leads to it."""
     ws, dm, con, expected = demo
     for spelling in expected["subject"]["spellings"]["email"]:
         found = find(con, dm, Subject.of(email=[spelling]), own_domains=ws.policy.recipients.own_domains)
-        assert [m.where() for m in found] == [r for r in expected["records"] if r["collection"] != "customer_payments"]
+        assert [m.where() for m in found] == expected["records"]
+        payment = next(m for m in found if m.collection == "customer_payments")
+        invoice = next(r["record_key"] for r in expected["records"] if r["collection"] == "invoices")
+        assert payment.reasons == (f"invoice_number equal to the one on zoho_books.invoices {invoice}",)
 
 
 def test_demo_export_validates_and_says_where_his_crm_record_came_from(demo, tmp_path):
@@ -514,7 +518,7 @@ def test_cli_unknown_request_id_is_one_line_and_exit_2(demo_copy, capsys):
     from datamap.cli import main
 
     assert main(["subject", str(demo_copy), "--request", "REQ-9999"]) == 2
-    assert capsys.readouterr().err.strip() == "error: governance/privacy_requests.csv: REQ-9999: no such request in the request log"
+    assert capsys.readouterr().err.strip() == "error: --request: request 'REQ-9999' is not in the request log"
 
 
 def test_cli_refuses_to_answer_when_a_source_cannot_be_read(demo_workspace, tmp_path, capsys):

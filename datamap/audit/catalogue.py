@@ -32,9 +32,9 @@ class _Model(BaseModel):
 class FindingSpec(_Model):
     """How one unexpected row becomes a Finding; each text is a ``{column}`` template over the row."""
 
-    system: str
     record_key: str
     detail: str
+    system: str | None = Field(None, description="default: the manifest system that holds the finding's dataset")
     dataset: str | None = None
     collection: str | None = None
     source_table: str | None = Field(None, description="store table of the record, for the evidence's source")
@@ -64,6 +64,7 @@ class Check(_Model):
     needs: list[str] | None = Field(
         None, description="the store tables whose identifiers the query reads (default: every identity collection)")
     # kind: column -- a column expectation pushed down to the SQL source
+    reads: str | None = Field(None, description="kind column: the role (roles.yml) whose SQL source it checks")
     dataset: str | None = None
     collection: str | None = None
     expectation: str | None = Field(None, description="a gx.expectations class name")
@@ -72,7 +73,7 @@ class Check(_Model):
     # every kind
     params: dict[str, str] = Field(default_factory=dict, description="name -> ${policy.path} or ${derived.name}")
     for_each: str | list[dict[str, str]] | None = Field(
-        None, description="expand into one check per item: a list of identifier maps, or 'policy.retention'"
+        None, description="expand into one check per item: a role (roles.yml), 'policy.retention', or a list of identifier maps"
     )
     rules: list[str] = Field(default_factory=list, description="map/discovery/notice: rule ids or prefixes kept")
     finding: FindingSpec | None = None
@@ -94,10 +95,12 @@ class Check(_Model):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "Check":
-        need = {"sql": ("table", "query", "finding"), "column": ("dataset", "collection", "expectation", "finding")}
+        need = {"sql": ("table", "query", "finding"), "column": ("expectation", "finding")}
         for key in need.get(self.kind, ()):
             if getattr(self, key) in (None, ""):
                 raise ValueError(f"a check of kind {self.kind} needs '{key}'")
+        if self.kind == "column" and not self.reads and not (self.dataset and self.collection):
+            raise ValueError("a check of kind column needs 'reads' (a role) or 'dataset' and 'collection'")
         if self.kind in ("map", "discovery", "notice") and not self.rules:
             raise ValueError(f"a check of kind {self.kind} needs 'rules' (the rule ids it reports)")
         if self.query and "{batch}" not in self.query:
@@ -123,7 +126,10 @@ class Claim(_Model):
 
 
 class ResolvedCheck(BaseModel):
-    """A check ready to run: the for_each item's identifiers filled in, its full id and claim."""
+    """A check ready to run: the for_each item's identifiers filled in, its full id and claim.
+
+    ``unbound``: the role of its ``for_each`` that no source plays (the check cannot be expanded).
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -132,20 +138,25 @@ class ResolvedCheck(BaseModel):
     spec: Check
     vars: dict[str, str] = Field(default_factory=dict)
     file: str
+    unbound: str | None = None
 
     @property
     def name(self) -> str:
         return fill(self.spec.name, self.vars)
 
 
+class _Filler(string.Formatter):
+    """Fills ``{name}`` and dotted ``{roster.system}`` fields by their whole name; unknown ones stay as they are."""
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> tuple[Any, str]:
+        if field_name in kwargs:
+            return kwargs[field_name], field_name
+        return "{" + field_name + "}", field_name
+
+
 def fill(template: str, values: dict[str, Any]) -> str:
     """Fill ``{name}`` fields from values, keeping GE's ``{batch}`` and unknown fields as they are."""
-
-    class Keep(dict):
-        def __missing__(self, key: str) -> str:
-            return "{" + key + "}"
-
-    return string.Formatter().vformat(template, (), Keep(values))
+    return _Filler().vformat(template, (), values)
 
 
 def template_fields(template: str) -> set[str]:
@@ -205,27 +216,45 @@ def load_catalogue(dirs: list[Path] | None = None) -> list[Claim]:
     return [claims[k] for k in sorted(claims)]
 
 
-def expand(claim: Claim, retention_rules: list[dict[str, str]], file: str | None = None) -> list[ResolvedCheck]:
-    """Expand each check's ``for_each`` into one ResolvedCheck per item (identifiers only)."""
+def expand(claim: Claim, lists: dict[str, list[dict[str, str]]], file: str | None = None,
+           common: dict[str, str] | None = None) -> list[ResolvedCheck]:
+    """Expand each check's ``for_each`` into one ResolvedCheck per item (identifiers only).
+
+    ``lists``: what a ``for_each`` may name (``policy.retention``, and each role that many
+    collections play, one item per collection). ``common``: values every check may use (the
+    tables of the single roles: ``{roster}``, ``{roster.system}``).
+    """
     out: list[ResolvedCheck] = []
     file = file or f"checks/{claim.claim}.yml"
+    common = common or {}
     for check in claim.checks:
         items: list[dict[str, str]]
+        role_items = isinstance(check.for_each, str) and check.for_each != "policy.retention"
         if check.for_each is None:
             items = [{}]
-        elif check.for_each == "policy.retention":
-            items = retention_rules
         elif isinstance(check.for_each, list):
             items = check.for_each
+        elif check.for_each in lists:
+            items = lists[check.for_each]
         else:
             raise BadInput(file, f"checks.{check.id}.for_each", f"unknown list {check.for_each!r}",
-                           "give a list of mappings or 'policy.retention'")
+                           f"name a role that many sources play ({', '.join(k for k in lists if k != 'policy.retention')}), "
+                           "'policy.retention' or give a list of mappings")
+        if role_items and not items:
+            out.append(ResolvedCheck(claim=claim.claim, check_id=f"{claim.claim}.{check.id}", spec=check,
+                                     vars=dict(common), file=file, unbound=str(check.for_each)))
+            continue
+        seen: set[str] = set()
         for item in items:
             for key, value in item.items():
                 if not IDENTIFIER.match(str(value)):
                     raise BadInput(file, f"checks.{check.id}.for_each.{key}",
                                    f"{value!r} is not a plain identifier (only table, column and system names may be filled into SQL)")
-            suffix = item.get("suffix") or ".".join(v for k, v in item.items() if k in ("system", "collection"))
+            if role_items:  # one collection per system: the system names the check, its collection only on a clash
+                suffix = item["system"] if item["system"] not in seen else f"{item['system']}.{item['collection']}"
+                seen.add(item["system"])
+            else:
+                suffix = item.get("suffix") or ".".join(v for k, v in item.items() if k in ("system", "collection"))
             check_id = f"{claim.claim}.{check.id}" + (f".{suffix}" if suffix else "")
-            out.append(ResolvedCheck(claim=claim.claim, check_id=check_id, spec=check, vars=dict(item), file=file))
+            out.append(ResolvedCheck(claim=claim.claim, check_id=check_id, spec=check, vars={**common, **item}, file=file))
     return out

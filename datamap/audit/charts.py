@@ -83,7 +83,8 @@ def retention_ages(run: Any) -> list[RetentionAges]:
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         for rule in policy.retention:
-            table = f"{rule.system}__{rule.collection}"
+            table = (getattr(run, "retention_tables", None) or {}).get(f"{rule.system}.{rule.collection}",
+                                                                         f"{rule.system}__{rule.collection}")
             if table not in tables or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", rule.date_column):
                 continue
             values = [r[0] for r in con.execute(f'SELECT "{rule.date_column}" FROM "{table}"')]

@@ -37,8 +37,12 @@ def masked_row(row: dict[str, Any], pseudo: Pseudonymizer, redact: list[str]) ->
 
 
 def row_finding(check: ResolvedCheck, row: dict[str, Any], pseudo: Pseudonymizer,
-                sources: dict[str, str]) -> Finding:
-    """Build the Finding for one unexpected row (``sources`` maps store table -> source file)."""
+                sources: dict[str, str], systems: dict[str, str] | None = None) -> Finding:
+    """Build the Finding for one unexpected row (``sources`` maps store table -> source file).
+
+    A finding whose catalogue entry names no ``system`` is the system's that holds its dataset
+    (``systems``: dataset -> the manifest system whose ``dataset_references`` name it).
+    """
     spec = check.spec.finding
     assert spec is not None
     safe = masked_row(row, pseudo, spec.redact)
@@ -60,15 +64,17 @@ def row_finding(check: ResolvedCheck, row: dict[str, Any], pseudo: Pseudonymizer
         phone=row.get(spec.subject_phone) if spec.subject_phone else None,
         iban=row.get(spec.subject_iban) if spec.subject_iban else None,
     )
+    dataset = fill(spec.dataset, raw_context) if spec.dataset else None
+    system = fill(spec.system, raw_context) if spec.system else (systems or {}).get(dataset or "", dataset or "")
     return Finding(
         claim=check.claim,
         rule=fill(check.spec.rule, raw_context),
         severity=check.spec.severity,
-        system=fill(spec.system, raw_context),
+        system=system,
         record_key=fill(spec.record_key, raw_context),
         detail=fill(spec.detail, safe_context),
         check=check.check_id,
-        dataset=fill(spec.dataset, raw_context) if spec.dataset else None,
+        dataset=dataset,
         collection=fill(spec.collection, raw_context) if spec.collection else None,
         subject_ref=subject,
         evidence=evidence,
@@ -81,7 +87,7 @@ def row_columns(check: ResolvedCheck) -> set[str]:
     if spec is None:
         return set()
     cols: set[str] = set()
-    for text in (spec.system, spec.record_key, spec.detail, spec.dataset or "", spec.collection or "",
+    for text in (spec.system or "", spec.record_key, spec.detail, spec.dataset or "", spec.collection or "",
                  spec.source_table or ""):
         cols |= template_fields(text)
     return cols - set(check.vars)

@@ -77,9 +77,12 @@ def standard_params(workspace: Workspace, as_of: dt.date, manifest_facts: dict[s
         "recipients.approved_domains": [d.lower() for d in policy.recipients.approved_domains],
         "recipients.approved_addresses": [a.strip().lower() for a in policy.recipients.approved_addresses],
         "access.reviewed_systems": list(policy.access.reviewed_systems),
-        "processors": list(policy.processors),
     }
     out.update(lists)
+    notice = policy.notice
+    out["notice.notify_versions"] = list(notice.notify_versions or [])
+    out["notice.notify_major"] = "1" if notice.notify_versions is None else "0"
+    out["notice.current_version"] = notice.version
     out["as_of"] = as_of.isoformat()
     out["fiscal_year_end"] = policy.fiscal_year_end
     for rule in policy.retention:

@@ -20,13 +20,15 @@ from pathlib import Path
 from typing import Any, Callable
 
 from datamap.audit import archive
-from datamap.audit.catalogue import DEFAULT_DIR, IDENTIFIER, Claim, ResolvedCheck, expand, fill, load_catalogue
+from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedCheck, expand, fill, load_catalogue,
+                                     template_fields)
 from datamap.audit.evidence import row_columns, row_finding
-from datamap.audit.mapfacts import manifest_facts
+from datamap.audit.mapfacts import workspace_facts
 from datamap.audit.params import missing_params, policy_value, standard_params, write_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer, load_key
+from datamap.roles import Binding, bindings, declared_absent, load_roles, system_of
 from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 
@@ -43,6 +45,9 @@ class Staged:
     path: Path
     status: dict[str, str | None]
     collections: dict[tuple[str, str], str | None] = field(default_factory=dict)
+
+
+STATES = ("passed", "failed", "not_run", "not_applicable")
 
 
 @dataclass
@@ -81,6 +86,7 @@ class AuditRun:
     docs_index: Path | None = None
     store_path: Path | None = None
     policy: Any = None
+    retention_tables: dict[str, str] = field(default_factory=dict)  # "system.collection" -> store table
 
     @property
     def exit_code(self) -> int:
@@ -153,27 +159,128 @@ def _sqlite_file(workspace: Workspace, url: str) -> Path:
 # --- which sources a check needs ----------------------------------------------------------------
 
 
-# Tables the store derives from a collection: mail recipients come from the mbox and the trace.
 COLUMN_SUFFIXES = {"norm", "masked"}  # <col>__norm, <col>__masked are columns, not tables
-DERIVED_FROM = {"recipients": ("messages", "message_trace"), "body_identifiers": ("messages",)}
 
 
-def needed_tables(check: ResolvedCheck, workspace: Workspace, params: dict[str, Any]) -> list[str]:
+def resolve_checks(ws: Workspace, claims: list[Claim], bind: dict[str, list[Binding]] | None = None) -> list[ResolvedCheck]:
+    """Every check of the catalogue bound to this workspace's sources: ``for_each`` expanded, roles filled in.
+
+    A role that many collections play (``accounts``) gives one check per collection; a single
+    role (``roster``) fills ``{roster}``, ``{roster.system}``, ... in every check.
+    """
+    bind = bind if bind is not None else bindings(ws)
+    roles = load_roles()
+    lists: dict[str, list[dict[str, str]]] = {"policy.retention": retention_items(ws)}
+    common: dict[str, str] = {}
+    for name, role in roles.items():
+        if role.many:
+            lists[name] = [b.vars() for b in bind.get(name, [])]
+        elif len(bind.get(name, [])) == 1:
+            common.update(bind[name][0].vars(prefix=name))
+    return [c for claim in claims for c in expand(claim, lists, common=common)]
+
+
+def referenced_roles(check: ResolvedCheck) -> set[str]:
+    """The roles a check reads: ``{roster}`` or ``{roster.system}`` in its texts, its ``reads:``, its ``for_each``."""
+    roles = load_roles()
+    spec = check.spec
+    texts = [spec.name, spec.table or "", spec.query or "", spec.restricted_query or ""]
+    if spec.finding is not None:
+        f = spec.finding
+        texts += [f.system or "", f.record_key, f.detail, f.dataset or "", f.collection or "", f.source_table or ""]
+    found = {name.split(".")[0] for t in texts for name in template_fields(t)} & set(roles)
+    if spec.reads:
+        found.add(spec.reads)
+    if isinstance(spec.for_each, str) and spec.for_each in roles:
+        found.add(spec.for_each)
+    return found
+
+
+def _unbound(role: str) -> str:
+    means = load_roles()[role].means if role in load_roles() else role
+    return (f"nothing in sources.yml is {means} (role {role}): add the export that is, "
+            f"or say the company keeps none with absent: {{{role}: <why>}} in sources.yml")
+
+
+def applicability(check: ResolvedCheck, ws: Workspace, bind: dict[str, list[Binding]]) -> tuple[str, str] | None:
+    """``not_applicable`` when the check reads what the company declared it does not keep; ``not_run`` when
+    what it reads is not bound to any source (or ambiguously to several); None when it can run."""
+    roles = load_roles()
+    absent: list[str] = []
+    missing: list[str] = []
+    if check.unbound:
+        reason = declared_absent(ws, check.unbound)
+        (absent if reason else missing).append(f"{check.unbound}: {reason}" if reason else _unbound(check.unbound))
+    dataset, collection = check.vars.get("dataset"), check.vars.get("collection")
+    if isinstance(check.spec.for_each, str) and dataset and collection:
+        config = ws.sources.datasets.get(dataset)
+        source = config.collections.get(collection) if config else None
+        if source is not None and source.absent:
+            absent.append(f"{dataset}.{collection}: {source.absent}")
+    # a derived table (mail recipients) is there when its source role is: report that role
+    wanted = {roles[r].derived_from or r for r in referenced_roles(check)}
+    for role in sorted(wanted):
+        if roles[role].many:
+            continue  # read one collection per check (for_each)
+        found = bind.get(role, [])
+        if not found:
+            reason = declared_absent(ws, role)
+            (absent if reason else missing).append(f"{role}: {reason}" if reason else _unbound(role))
+        elif len(found) > 1:
+            names = ", ".join(f"{b.dataset}.{b.collection}" for b in found)
+            missing.append(f"{len(found)} sources are {roles[role].means} (role {role}): {names}; "
+                           "keep one, or mark the others absent: in sources.yml")
+        elif found[0].absent:
+            absent.append(f"{found[0].dataset}.{found[0].collection}: {found[0].absent}")
+    if absent:
+        return "not_applicable", "the company keeps no such data: " + "; ".join(absent)
+    if missing:
+        return "not_run", "; ".join(missing)
+    return None
+
+
+def _derived_bases(bind: dict[str, list[Binding]]) -> dict[str, set[str]]:
+    """Each derived table (mail recipients) and the staged tables it is built from."""
+    roles = load_roles()
+    out: dict[str, set[str]] = {}
+    for name, role in roles.items():
+        if not role.derived_from:
+            continue
+        for b in bind.get(name, []):
+            bases = {x.table for r in (role.derived_from, *role.derived_with) for x in bind.get(r, [])
+                     if x.dataset == b.dataset and not x.absent}
+            out[b.table] = bases
+    return out
+
+
+def needed_tables(check: ResolvedCheck, workspace: Workspace, params: dict[str, Any],
+                  bind: dict[str, list[Binding]] | None = None) -> list[str]:
     """The store tables a check reads (``<dataset>__<collection>``), so an unread source stops only its checks."""
     spec = check.spec
     if spec.kind == "column":
-        return [f"{spec.dataset}__{spec.collection}"]
+        dataset, collection = column_target(check)
+        return [f"{dataset}__{collection}"]
     if spec.kind != "sql":
         return []
+    derived = _derived_bases(bind if bind is not None else bindings(workspace))
     text = " ".join(fill(t, check.vars) for t in (spec.table or "", spec.query or "", spec.restricted_query or ""))
     tables: set[str] = set()
     for dataset, collection in TABLE_TOKEN.findall(text):
         if collection not in COLUMN_SUFFIXES:
-            tables |= {f"{dataset}__{c}" for c in DERIVED_FROM.get(collection, (collection,))}
+            table = f"{dataset}__{collection}"
+            tables |= derived.get(table, {table})
     if re.search(r"\bidentifiers\b", text):
         tables |= ({fill(t, check.vars) for t in spec.needs} if spec.needs is not None
                    else set(params.get("identity.tables") or []))
     return sorted(tables)
+
+
+def column_target(check: ResolvedCheck) -> tuple[str, str]:
+    """The (dataset, collection) a column check pushes down to: its role's, or as the entry names them."""
+    spec = check.spec
+    if spec.reads:
+        return check.vars.get(f"{spec.reads}.dataset", ""), check.vars.get(f"{spec.reads}.collection", "")
+    return spec.dataset or "", spec.collection or ""
 
 
 def unreadable(tables: list[str], staged: Staged, workspace: Workspace) -> str | None:
@@ -191,6 +298,26 @@ def unreadable(tables: list[str], staged: Staged, workspace: Workspace) -> str |
         elif staged.status[table]:
             reasons.append(f"source {name} could not be read: {staged.status[table]}")
     return "; ".join(reasons) or None
+
+
+def missing_column(store: Path, item: dict[str, str], ws: Workspace) -> str | None:
+    """A retention rule whose date column its collection does not have: the line that says what would fix it."""
+    try:
+        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+            columns = [r[1] for r in db.execute(f'PRAGMA table_info("{item["table"]}")')]
+    except sqlite3.Error:
+        return None
+    if not columns or item["date_column"] in columns:
+        return None
+    shown = [c for c in columns if not c.startswith("_") and not c.endswith(("__norm", "__masked"))]
+    import difflib
+
+    close = difflib.get_close_matches(item["date_column"], shown, n=1)
+    index = next((i for i, r in enumerate(ws.policy.retention)
+                  if (r.system, r.collection, r.date_column) == (item["system"], item["collection"], item["date_column"])), 0)
+    return BadInput("policy.yml", f"retention.{index}.date_column",
+                    f"{item['dataset']}.{item['collection']} has no column {item['date_column']!r}",
+                    (f"did you mean {close[0]!r}? " if close else "") + f"its columns: {', '.join(shown)}").line()
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -280,6 +407,7 @@ def _provenance(store: Path) -> dict[str, str]:
 def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Finding]:
     """Add the data row to evidence that names its record only by key (erasure leftovers, stale records)."""
     from datamap.sources import key_column
+    from datamap.store import table_name
 
     out = []
     con = sqlite3.connect(store)
@@ -290,7 +418,7 @@ def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Findi
                 out.append(f)
                 continue
             key = key_column(ws, f.dataset or "", f.collection)
-            table = f"{f.dataset}__{f.collection}"
+            table = table_name(ws, f.dataset or "", f.collection)
             if not key or not IDENTIFIER.match(key) or not IDENTIFIER.match(table):
                 out.append(f)
                 continue
@@ -324,17 +452,19 @@ def _dataset_of(ws: Workspace, system: str) -> str:
 def retention_items(ws: Workspace) -> list[dict[str, str]]:
     """One for_each item per retention rule: system, collection, store table, date column, record key."""
     from datamap.sources import key_column
+    from datamap.store import table_name
 
     items = []
     for rule in ws.policy.retention:
         name = _dataset_of(ws, rule.system)
         items.append({"system": rule.system, "dataset": name, "collection": rule.collection,
-                      "date_column": rule.date_column, "table": f"{name}__{rule.collection}",
+                      "date_column": rule.date_column, "table": table_name(ws, name, rule.collection),
                       "key": key_column(ws, name, rule.collection) or "_row"})
     return items
 
 
-def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged) -> None:
+def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged, db_path: Path,
+                        ws: Workspace) -> None:
     """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every record a legal duty keeps.
 
     The erasure check restricts such a record instead of counting it as a miss while its period
@@ -348,7 +478,7 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
         for key in ("table", "key", "date_column"):
             if not IDENTIFIER.match(item[key]):
                 raise BadInput("policy.yml", f"retention.{index}.{key}", f"{item[key]!r} is not a plain column or table name")
-        if staged.status.get(item["table"], "missing") is not None:
+        if staged.status.get(item["table"], "missing") is not None or missing_column(db_path, item, ws):
             continue
         base = f"retention.{item['system']}.{item['collection']}"
         duty = db.execute("SELECT value FROM params WHERE name = ?", (f"{base}.legal_duty",)).fetchone()
@@ -416,11 +546,12 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     dirs = catalogue_dirs if catalogue_dirs is not None else default_catalogue_dirs(ws)
     claims = load_catalogue(dirs)
     items = retention_items(ws)
-    resolved = [c for claim in claims for c in expand(claim, items)]
+    bind = bindings(ws)
+    resolved = resolve_checks(ws, claims, bind)
     from datamap.map import load_map
 
     dm = load_map(ws)
-    params = standard_params(ws, day, manifest_facts(dm, ws.policy))
+    params = standard_params(ws, day, workspace_facts(dm, ws))
     for check in resolved:
         for name, ref in check.spec.params.items():
             if check.spec.kind == "sql":
@@ -441,14 +572,15 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             with sqlite3.connect(store_copy) as db:
                 register_functions(db)
                 write_params(db, params)
-                build_retention_due(db, items, staged)
+                build_retention_due(db, items, staged, store_copy, ws)
             db.close()
             sources = _provenance(store_copy)
             provenance = _provenance_rows(store_copy)
             from datamap.audit.validation import Validator
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-            engines: dict[str, Any] = {"data_map": dm, "store": store_copy, "staged": staged.collections}
+            engines: dict[str, Any] = {"data_map": dm, "store": store_copy, "staged": staged.collections, "bind": bind,
+                                       "systems": {d: system_of(ws, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
                 engines["scan"].table().to_csv(tmp / "discovery.csv", index=False)
@@ -460,11 +592,12 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
         prev_name, prev = archive.latest_findings(out)
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
-        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy)
+        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy,
+                          retention_tables={f"{i['system']}.{i['collection']}": i["table"] for i in items})
         manifest = {
             "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()), "pseudonym_key": pseudo.key_id(),
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
-            "checks": {s: sum(1 for c in results if c.status == s) for s in ("passed", "failed", "not_run")},
+            "checks": {s: sum(1 for c in results if c.status == s) for s in STATES},
             "findings": len(findings),
             "sha256": {**input_hashes(ws, dirs), "store": sha256_file(staged.path)},
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
@@ -516,10 +649,20 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
              cache: dict[str, Any]) -> tuple[CheckResult, list[Finding]]:
     spec = check.spec
     res = CheckResult(check.claim, check.check_id, check.name, spec.rule, spec.kind, spec.severity, "not_run")
-    reason = unreadable(needed_tables(check, ws, params), staged, ws)
+    bind = cache.get("bind") if cache.get("bind") is not None else bindings(ws)
+    state = applicability(check, ws, bind)
+    if state:
+        res.status, res.reason = state
+        return res, []
+    reason = unreadable(needed_tables(check, ws, params, bind), staged, ws)
     if reason:
         res.reason = reason
         return res, []
+    if spec.for_each == "policy.retention" and cache.get("store") is not None:
+        reason = missing_column(cache["store"], check.vars, ws)
+        if reason:
+            res.reason = reason
+            return res, []
     queries = [fill(q, check.vars) for q in (spec.query, spec.restricted_query) if q]
     missing = missing_params(queries, params)
     if missing:
@@ -529,10 +672,10 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
         if spec.kind == "sql":
             outcome = validator.run_sql(check)
         elif spec.kind == "column":
-            url = _sql_source_url(ws, spec.dataset or "")
-            collection = ws.sources.datasets[spec.dataset].collections[spec.collection]  # type: ignore[index]
-            outcome = validator.run_column(check, spec.dataset, url, collection.table or spec.collection,
-                                           _column_kwargs(check, ws))
+            dataset, name = column_target(check)
+            url = _sql_source_url(ws, dataset)
+            collection = ws.sources.datasets[dataset].collections[name]
+            outcome = validator.run_column(check, dataset, url, collection.table or name, _column_kwargs(check, ws))
         else:
             found = _library_findings(check, ws, cache)
             res.status = "failed" if found else "passed"
@@ -552,7 +695,7 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
         res.reason = (f"{check.file}: checks.{spec.id}.finding names column(s) {', '.join(absent)} "
                       "that the query does not return")
         return res, []
-    found = [row_finding(check, row, pseudo, sources) for row in outcome.rows]
+    found = [row_finding(check, row, pseudo, sources, cache.get("systems")) for row in outcome.rows]
     res.rows_examined = outcome.rows_examined
     res.findings = len(found)
     res.status = "failed" if found else "passed"

@@ -7,13 +7,16 @@ from datamap.audit.catalogue import Claim
 
 
 def claim_status(statuses: list[str]) -> str:
-    """A claim fails when any check fails, is not run when any check could not run, else passes."""
+    """A claim fails when any check fails, is not run when any check could not run, is not applicable
+    when the company keeps none of what every check reads, else passes (its applicable checks held)."""
     if not statuses:
         return "no data check"
     if "failed" in statuses:
         return "failed"
     if "not_run" in statuses:
         return "not run"
+    if all(s == "not_applicable" for s in statuses):
+        return "not applicable"
     return "passed"
 
 
@@ -32,8 +35,9 @@ def claim_rows(run: Any) -> list[dict[str, Any]]:
             "passed": statuses.count("passed"),
             "failed": statuses.count("failed"),
             "not_run": statuses.count("not_run"),
+            "not_applicable": statuses.count("not_applicable"),
             "findings": sum(c.findings for c in checks),
-            "reasons": sorted({c.reason for c in checks if c.status == "not_run" and c.reason}),
+            "reasons": sorted({c.reason for c in checks if c.status in ("not_run", "not_applicable") and c.reason}),
             "note": claim.not_checked,
         })
     return rows
@@ -48,15 +52,19 @@ def print_summary(run: Any, console: Any | None = None) -> None:
     table = Table(title=f"Audit of the privacy notice, as of {run.as_of.isoformat()}")
     for column in ("claim", "section", "status", "checks", "findings"):
         table.add_column(column)
-    colour = {"passed": "green", "failed": "red", "not run": "yellow", "no data check": "dim"}
+    colour = {"passed": "green", "failed": "red", "not run": "yellow", "not applicable": "cyan", "no data check": "dim"}
     for row in claim_rows(run):
         checks = f"{row['passed']} passed, {row['failed']} failed, {row['not_run']} not run"
+        if row["not_applicable"]:
+            checks += f", {row['not_applicable']} not applicable"
         table.add_row(row["claim"], row["section"], f"[{colour[row['status']]}]{row['status']}[/]", checks,
                       str(row["findings"]))
     console.print(table)
     for check in run.checks:
         if check.status == "not_run":
             console.print(f"[yellow]not run[/] {check.check}: {check.reason}", markup=True, highlight=False)
+        elif check.status == "not_applicable":
+            console.print(f"[cyan]not applicable[/] {check.check}: {check.reason}", markup=True, highlight=False)
     console.print(f"{len(run.findings)} finding(s): {run.out_dir / 'findings.json'}", highlight=False)
     console.print(f"run archived in {run.run_dir}", highlight=False)
     if run.docs_index:
@@ -70,8 +78,8 @@ def claim_table(run: Any) -> Any:
     rows = claim_rows(run)
     for row in rows:
         row["reasons"] = "; ".join(row["reasons"])
-    return pd.DataFrame(rows, columns=["claim", "section", "status", "passed", "failed", "not_run", "findings",
-                                       "reasons", "text"]).set_index("claim")
+    return pd.DataFrame(rows, columns=["claim", "section", "status", "passed", "failed", "not_run", "not_applicable",
+                                       "findings", "reasons", "text"]).set_index("claim")
 
 
 def worst_findings(run: Any, limit: int = 12) -> Any:

@@ -39,7 +39,7 @@ def subject(
         for r in sr.request_log(con, ws):
             typer.echo(f"{r.request_id:<10} {r.type:<12} received {r.received}  deadline {r.deadline}  {r.status}")
     if request:
-        email = [*email, sr.request_email(con, request)]
+        email = [*email, sr.request_email(con, ws, request)]
     if requests and not (email or phone or customer_number or iban or name):
         raise typer.Exit(EXIT_OK)
     person = sr.Subject.of(email=email, phone=phone, customer_number=customer_number, iban=iban, name=name, city=city)

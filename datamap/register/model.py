@@ -94,7 +94,7 @@ class Check:
 
     check: str
     run: str
-    result: str  # passed | failed | not_run
+    result: str  # passed | failed | not_run | not_applicable
     findings: int = 0
     reason: str = ""
 
@@ -102,7 +102,7 @@ class Check:
         words = f"{self.check}: {t('status.' + self.result, lang)}"
         if self.result == "failed":
             words += f", {self.findings}"
-        if self.result == "not_run" and self.reason:
+        if self.result in ("not_run", "not_applicable") and self.reason:
             words += f": {self.reason}"
         return words
 
@@ -276,8 +276,8 @@ def verify(ctx: _Context, field_name: str, system: str, record_keys: Iterable[st
             and (keys is None or str(f.get("record_key")) in keys)
         ]
         status = check.get("status")
-        if status == "not_run":
-            verdicts.append(Check(cid, ctx.run.run_id, "not_run", 0, str(check.get("reason") or "")))
+        if status in ("not_run", "not_applicable"):  # never counted as held
+            verdicts.append(Check(cid, ctx.run.run_id, str(status), 0, str(check.get("reason") or "")))
         elif hits:
             verdicts.append(Check(cid, ctx.run.run_id, "failed", len(hits)))
         elif status in ("passed", "failed") and (scope or _relevant(ctx, check, system)):

@@ -17,6 +17,7 @@ Public API::
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import glob
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import yaml
 
 from datamap import identity
-from datamap.errors import BadInput, SourceUnavailable
+from datamap.errors import BadInput, SourceAbsent, SourceUnavailable
 from datamap.workspace import CollectionSource, DatasetSource, Workspace
 
 if TYPE_CHECKING:  # pandas and SQLAlchemy load when a source is read, not when the CLI starts
@@ -217,12 +218,15 @@ def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) 
     if collection not in config.collections:
         raise BadInput(SOURCES_FILE, f"datasets.{dataset}.collections.{collection}", "no such collection",
                        f"known: {', '.join(sorted(config.collections))}")
+    source = config.collections[collection]
+    if source.absent:
+        raise SourceAbsent(SOURCES_FILE, f"datasets.{dataset}.collections.{collection}.absent", source.absent)
     return ResolvedSource(
         dataset=dataset,
         collection=collection,
         config=config,
-        source=config.collections[collection],
-        fmt=collection_format(config.product, collection),
+        source=source,
+        fmt=standard_format(config.product, collection, source, f"datasets.{dataset}.collections.{collection}"),
         timezone=workspace.sources.timezone,
         root=workspace.root,
         latest=latest_possible_date(workspace),
@@ -236,9 +240,32 @@ def key_column(workspace: "Workspace | str | Path", dataset: str, collection: st
     if config is None:
         return None
     source = config.collections.get(collection)
-    if source is not None and source.key:
+    if source is None:
+        return collection_format(config.product, collection).key_column
+    if source.key:
         return snake(source.key)
-    return collection_format(config.product, collection).key_column
+    return standard_format(config.product, collection, source, f"datasets.{dataset}.collections.{collection}").key_column
+
+
+def standard_format(product: str, collection: str, source: CollectionSource, key: str) -> CollectionFormat:
+    """The shape a collection must have: its product's standard collection (``standard:``, else its own name),
+    or for a generic export that plays a role (``role:``) the shape of that role's standard collection;
+    with the collection's own ``dates:`` and ``identifiers:`` added."""
+    from datamap.roles import reference_format
+
+    fmt = collection_format(product, source.standard or collection)
+    if source.standard and not fmt.headers and product != "generic":
+        known = ", ".join(sorted((_formats().get(product) or {}).get("collections") or {}))
+        raise BadInput(SOURCES_FILE, f"{key}.standard", f"{product} has no standard collection {source.standard!r}",
+                       f"its standard collections: {known}")
+    if product == "generic" and source.role:
+        ref_product, ref_collection = reference_format(source.role, SOURCES_FILE, f"{key}.role")
+        fmt = dataclasses.replace(collection_format(ref_product, ref_collection), product=product, name=collection,
+                                  date_format=fmt.date_format)
+    if source.dates or source.identifiers:
+        fmt = dataclasses.replace(fmt, dates={**fmt.dates, **source.dates},
+                                  identifiers={**fmt.identifiers, **source.identifiers})
+    return fmt
 
 
 def latest_possible_date(workspace: Workspace) -> dt.date:
@@ -253,8 +280,9 @@ def latest_possible_date(workspace: Workspace) -> dt.date:
 
 
 def collections(workspace: "Workspace | str | Path") -> list[tuple[str, str]]:
-    """Every ``(dataset, collection)`` that sources.yml names, in its order."""
-    return [(d, c) for d, cfg in as_workspace(workspace).sources.datasets.items() for c in cfg.collections]
+    """Every ``(dataset, collection)`` that sources.yml names and the company keeps, in its order."""
+    return [(d, c) for d, cfg in as_workspace(workspace).sources.datasets.items()
+            for c, src in cfg.collections.items() if not src.absent]
 
 
 def read_collection(
@@ -460,6 +488,7 @@ NORMALISERS = {
     "phone": _cached()(identity.normalise_phone),
     "iban": _cached()(identity.normalise_iban),
     "customer_number": _cached()(identity.normalise_customer_number),
+    "invoice_number": _cached()(identity.normalise_invoice_number),
     "name": _cached()(identity.normalise_name),
 }
 
