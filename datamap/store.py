@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "2"  # 2: name_words, the indexed words of every name identifier
+STORE_VERSION = "3"  # 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)

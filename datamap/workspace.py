@@ -98,6 +98,8 @@ class CollectionSource(_Model):
         default_factory=dict, description="header -> date kind, beyond the product's standard dates")
     identifiers: dict[str, Literal["email", "phone", "iban", "customer_number", "name", "invoice_number"]] = Field(
         default_factory=dict, description="header -> identifier kind, beyond the product's standard identifiers")
+    values: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="header -> {the export's word: the standard value} (Actief: active)")
     absent: str | None = Field(None, description="the company keeps no such export: why (its checks are not applicable)")
 
     @model_validator(mode="after")

@@ -233,7 +233,7 @@ def applicability(check: ResolvedCheck, ws: Workspace, bind: dict[str, list[Bind
         elif found[0].absent:
             absent.append(f"{found[0].dataset}.{found[0].collection}: {found[0].absent}")
     if absent:
-        return "not_applicable", "the company keeps no such data: " + "; ".join(absent)
+        return "not_applicable", "; ".join(absent)  # the company's own words, after its role or collection
     if missing:
         return "not_run", "; ".join(missing)
     return None
@@ -307,16 +307,29 @@ def missing_column(store: Path, item: dict[str, str], ws: Workspace) -> str | No
             columns = [r[1] for r in db.execute(f'PRAGMA table_info("{item["table"]}")')]
     except sqlite3.Error:
         return None
-    if not columns or item["date_column"] in columns:
+    if not columns:
         return None
-    shown = [c for c in columns if not c.startswith("_") and not c.endswith(("__norm", "__masked"))]
     import difflib
 
-    close = difflib.get_close_matches(item["date_column"], shown, n=1)
+    from datamap.sources import resolve
+
     index = next((i for i, r in enumerate(ws.policy.retention)
                   if (r.system, r.collection, r.date_column) == (item["system"], item["collection"], item["date_column"])), 0)
-    return BadInput("policy.yml", f"retention.{index}.date_column",
-                    f"{item['dataset']}.{item['collection']} has no column {item['date_column']!r}",
+    key = f"retention.{index}.date_column"
+    where = f"{item['dataset']}.{item['collection']}"
+    if item["date_column"] in columns:
+        try:
+            dates = resolve(ws, item["dataset"], item["collection"]).fmt.date_columns()
+        except BadInput:
+            return None
+        if item["date_column"] in dates:
+            return None
+        return BadInput("policy.yml", key, f"{where} column {item['date_column']!r} is not read as a date",
+                        f"name its header under dates: in sources.yml datasets.{item['dataset']}.collections."
+                        f"{item['collection']}, or count from one of its dates: {', '.join(sorted(dates)) or 'none'}").line()
+    shown = [c for c in columns if not c.startswith("_") and not c.endswith(("__norm", "__masked"))]
+    close = difflib.get_close_matches(item["date_column"], shown, n=1)
+    return BadInput("policy.yml", key, f"{where} has no column {item['date_column']!r}",
                     (f"did you mean {close[0]!r}? " if close else "") + f"its columns: {', '.join(shown)}").line()
 
 

@@ -138,7 +138,7 @@ class ResolvedSource:
     @property
     def key_column(self) -> str | None:
         """The store column that identifies a record: sources.yml's ``key:``, else the product's standard key."""
-        return snake(self.source.key) if self.source.key else self.fmt.key_column
+        return stored_column(self.source, self.source.key) if self.source.key else self.fmt.key_column
 
     @property
     def kind(self) -> str:
@@ -243,14 +243,21 @@ def key_column(workspace: "Workspace | str | Path", dataset: str, collection: st
     if source is None:
         return collection_format(config.product, collection).key_column
     if source.key:
-        return snake(source.key)
+        return stored_column(source, source.key)
     return standard_format(config.product, collection, source, f"datasets.{dataset}.collections.{collection}").key_column
+
+
+def stored_column(source: CollectionSource, header: str) -> str:
+    """The store column of a header a collection names in sources.yml: as the file writes it or as ``columns:`` renames it."""
+    renamed = {k.strip(): v for k, v in source.columns.items()}
+    return snake(renamed.get(header.strip(), header.strip()))
 
 
 def standard_format(product: str, collection: str, source: CollectionSource, key: str) -> CollectionFormat:
     """The shape a collection must have: its product's standard collection (``standard:``, else its own name),
     or for a generic export that plays a role (``role:``) the shape of that role's standard collection;
-    with the collection's own ``dates:`` and ``identifiers:`` added."""
+    with the collection's own ``dates:`` and ``identifiers:`` added. Those may name a header as the file
+    writes it or as ``columns:`` renames it: both are read as the renamed header, the one the store keeps."""
     from datamap.roles import reference_format
 
     fmt = collection_format(product, source.standard or collection)
@@ -263,8 +270,15 @@ def standard_format(product: str, collection: str, source: CollectionSource, key
         fmt = dataclasses.replace(collection_format(ref_product, ref_collection), product=product, name=collection,
                                   date_format=fmt.date_format)
     if source.dates or source.identifiers:
-        fmt = dataclasses.replace(fmt, dates={**fmt.dates, **source.dates},
-                                  identifiers={**fmt.identifiers, **source.identifiers})
+        # a header the file writes and columns: renames is stored under its new name (map_headers):
+        # read through the same mapping, or its dates stay unparsed text and its identifiers unindexed
+        renamed = {k.strip(): v for k, v in source.columns.items()}
+
+        def stored(headers: dict[str, str]) -> dict[str, str]:
+            return {renamed.get(h.strip(), h.strip()): kind for h, kind in headers.items()}
+
+        fmt = dataclasses.replace(fmt, dates={**fmt.dates, **stored(source.dates)},
+                                  identifiers={**fmt.identifiers, **stored(source.identifiers)})
     return fmt
 
 
@@ -373,6 +387,13 @@ def map_headers(headers: list[str], src: ResolvedSource, where: str) -> list[str
                            + ", ".join(repr(m) for m in missing),
                            f"map your header to it with columns: in sources.yml {src.config_key}")
     columns = [snake(h) for h in mapped]
+    named = [("key", h) for h in [src.source.key] if h] + [("dates", h) for h in src.source.dates] + \
+        [("identifiers", h) for h in src.source.identifiers] + [("values", h) for h in src.source.values]
+    for option, header in named:
+        if stored_column(src.source, header) not in columns:
+            raise BadInput(SOURCES_FILE, f"{src.config_key}.{option}",
+                           f"names {header!r}, a header {where} does not have",
+                           f"its headers: {', '.join(h for h in cleaned if h)}")
     seen: dict[str, str] = {}
     for header, column in zip(mapped, columns):
         if not header:
@@ -506,6 +527,11 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
     for column in frame.columns:
         if column != "_row":
             frame[column] = _blanks_to_none(frame[column])
+    for header, words in src.source.values.items():  # the export's own words for the standard values
+        column = stored_column(src.source, header)
+        if column in frame.columns:
+            table = {str(k).strip().lower(): v for k, v in words.items()}
+            frame[column] = _objects(frame[column], lambda v: table.get(str(v).strip().lower(), v))
     for column, kind in src.fmt.date_columns().items():
         if column not in frame.columns:
             continue
