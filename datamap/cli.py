@@ -10,7 +10,7 @@ from datamap.commands import app
 from datamap.errors import EXIT_CANNOT_RUN
 
 # In reading order of a privacy officer's day. Each module registers its command on ``app``.
-COMMANDS = ("demo", "map", "scan", "audit", "ropa", "subject", "inquiry", "notice", "all")
+COMMANDS = ("demo", "map", "evaluate", "scan", "audit", "ropa", "subject", "inquiry", "notice", "all")
 
 
 def _register() -> None:

@@ -5,7 +5,9 @@ systems (a system that receives from another sits one step to the right), proces
 parties with public authorities. Flow edges are coloured by category group (contact, financial,
 device, ...), one strand per group; hosting is a dashed grey edge. Parties outside the EEA have a
 red frame and their incoming edges a red underlay; a processor without an agreement on file is
-marked in its label. matplotlib is imported only here, and only when drawing.
+marked in its label. A dataset no system references stands in a last column of its own, in a
+dashed red frame: the map holds it, but no system does. matplotlib is imported only here, and only
+when drawing.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datamap.map import USER, DataMap, flow_graph, outside_eea, system_categories, where
+from datamap.map import USER, DataMap, dataset_categories, flow_graph, outside_eea, system_categories, unattached_datasets, where
 from datamap.taxonomy import category_group, is_personal
 
 if TYPE_CHECKING:
@@ -27,13 +29,15 @@ GROUP_COLOURS = {
     "demographic": "#f7b6d2", "health_and_medical": "#ff9896", "biometric": "#ff9896",
     "criminal_history": "#ff9896", "childrens": "#ffbb78", "payment": "#d62728",
 }
-LAYER_TITLES = ("data subjects", "own systems", "processors", "third parties and authorities")
+LAYER_TITLES = ("data subjects", "own systems", "processors", "third parties and authorities", "datasets no system holds")
+UNATTACHED = "dataset:"  # prefix of an unattached dataset's node in a drawing
 NODE_STYLE = {
     "subject": {"fc": "#f2f2f2", "ec": "#999999"},
     "internal": {"fc": "#dbe9f6", "ec": "#2f5d8a"},
     "Processor": {"fc": "#fdf0d5", "ec": "#b7791f"},
     "Third Party": {"fc": "#f8d7da", "ec": "#a33a3a"},
     "Public Authority": {"fc": "#e2e3e5", "ec": "#41464b"},
+    "unattached": {"fc": "#ffffff", "ec": "#b00020"},
 }
 
 
@@ -41,8 +45,9 @@ def _colour(group: str) -> str:
     return GROUP_COLOURS.get(group, "#444444")
 
 
-def _layout(dm: DataMap, systems: list[str], subjects: list[str], flows: Any) -> dict[str, tuple[float, float]]:
-    """Columns per layer; internal systems shift right by their depth in the internal flows."""
+def _layout(dm: DataMap, systems: list[str], subjects: list[str], flows: Any,
+            loose: list[str] | None = None) -> dict[str, tuple[float, float]]:
+    """Columns per layer; internal systems shift right by their depth in the internal flows; unattached datasets last."""
     import networkx as nx
 
     internal = [s for s in systems if not dm.is_external(s)]
@@ -63,6 +68,9 @@ def _layout(dm: DataMap, systems: list[str], subjects: list[str], flows: Any) ->
     for s in systems:
         if dm.is_external(s):
             columns.setdefault(x_proc if dm.systems[s].system_type == "Processor" else x_third, []).append(s)
+    columns = {x: names for x, names in columns.items() if names}
+    if loose:
+        columns[max(columns, default=-1.2) + 1.2] = [UNATTACHED + d for d in loose]
     pos: dict[str, tuple[float, float]] = {}
     tallest = max((len(v) for v in columns.values()), default=1)
     for x in sorted(columns):
@@ -131,7 +139,8 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
                        for subj in d.data_subjects
                        if category is None or any(dm.taxonomy.covers("data_category", category, c)
                                                   or dm.taxonomy.covers("data_category", c, category) for c in d.data_categories)})
-    pos = _layout(dm, systems, subjects, flows)
+    loose = unattached_datasets(dm) if category is None else where(dm, category).get("unattached", [])
+    pos = _layout(dm, systems, subjects, flows, loose)
     tallest = max((y for _x, y in pos.values()), default=1) + 0.5
     width = max(x for x, _y in pos.values()) + 1.2 if pos else 4
     fig = Figure(figsize=(max(11, 2.5 * width), max(6, 0.95 * tallest + 2.2)), dpi=110)
@@ -146,6 +155,16 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
             key = name.split(":", 1)[1] if name != USER else ""
             label = dm.taxonomy.name("data_subject", key) if key else "handed over by\nthe subjects"
             style, frame = NODE_STYLE["subject"], "#999999"
+        elif name.startswith(UNATTACHED):
+            key = name.removeprefix(UNATTACHED)
+            cats = [c for c in dataset_categories(dm, key) if is_personal(dm.taxonomy, c)
+                    and (category is None or dm.taxonomy.covers("data_category", category, c))]
+            held_here = ", ".join(sorted({c.split(".")[-1] for c in cats})) if category else f"{len(cats)} categories"
+            label = f"{dm.datasets[key].name or key}\n{held_here}; no system holds it"
+            boxes[name] = ax.text(x, y, label, ha="center", va="center", fontsize=9, zorder=5,
+                                  bbox={"boxstyle": "round,pad=0.35", "fc": NODE_STYLE["unattached"]["fc"],
+                                        "ec": NODE_STYLE["unattached"]["ec"], "lw": 1.4, "ls": "--"})
+            continue
         else:
             system = dm.systems[name]
             role = system.system_type if dm.is_external(name) else "internal"
@@ -220,6 +239,9 @@ def draw_map(dm: DataMap, category: str | None = None) -> "Figure":
                 Patch(fc=NODE_STYLE["Processor"]["fc"], ec=NODE_STYLE["Processor"]["ec"], label="processor"),
                 Patch(fc=NODE_STYLE["Third Party"]["fc"], ec=NODE_STYLE["Third Party"]["ec"], label="third party"),
                 Patch(fc=NODE_STYLE["Public Authority"]["fc"], ec=NODE_STYLE["Public Authority"]["ec"], label="public authority")]
+    if loose:
+        handles.append(Patch(fc=NODE_STYLE["unattached"]["fc"], ec=NODE_STYLE["unattached"]["ec"], ls="--",
+                             label="dataset no system references"))
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 7), fontsize=8.5, frameon=False)
     return fig
 
@@ -230,6 +252,8 @@ def _layer_names(xs: list[float], dm: DataMap, pos: dict[str, tuple[float, float
         members = [n for n, (px, _py) in pos.items() if px == x]
         if all(m.startswith("subject:") or m == USER for m in members):
             names[x] = LAYER_TITLES[0]
+        elif all(m.startswith(UNATTACHED) for m in members):
+            names[x] = LAYER_TITLES[4]
         elif all(m in dm.systems and not dm.is_external(m) for m in members):
             names[x] = LAYER_TITLES[1]
         elif all(m in dm.systems and dm.systems[m].system_type == "Processor" for m in members):

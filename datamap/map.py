@@ -15,7 +15,9 @@ and return plain data, networkx style:
 [['zoho_salesiq', 'zoho_corporation']]
 
 Public API: ``load_map``, ``where``, ``flows``, ``external_recipients``, ``breach_impact``,
-``map_findings`` (docs/rules.md "Map level"), ``evaluate_policy`` (``fides evaluate`` semantics),
+``unattached_datasets`` (datasets no system references), ``map_findings`` and ``manifest_findings``
+(docs/rules.md "Map level"), ``evaluate_policy`` (``fides evaluate``'s matching, as the map
+findings read it), ``fides_evaluate`` (exactly ``fides evaluate``, for ``datamap evaluate``),
 ``write_manifests`` / ``to_manifests`` (back to fideslang YAML), ``write_map_summary`` (one page
 plus drawings, for ``make audit``); drawings are in :mod:`datamap.draw`.
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, TypedDict
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NotRequired, TypedDict
 
 from datamap.errors import BadInput
 from datamap.taxonomy import (
@@ -148,10 +150,13 @@ def _manifest_documents(workspace: Any) -> list[tuple[str, dict]]:
     if isinstance(workspace, Workspace):
         return [(m.relpath, m.documents) for m in workspace.manifests]
     root = Path(workspace)
-    folder = root / "manifests" if (root / "manifests").is_dir() else root
-    if not folder.is_dir():
-        raise BadInput(str(root), None, "no manifests folder found")
-    paths = sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
+    if root.is_file() and root.suffix in (".yml", ".yaml"):  # one manifest, as fides accepts it
+        root, folder, paths = root.parent, root.parent, [root]
+    else:
+        folder = root / "manifests" if (root / "manifests").is_dir() else root
+        if not folder.is_dir():
+            raise BadInput(str(root), None, "no manifests folder found")
+        paths = sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
     if not paths:
         raise BadInput(str(folder), None, "no fideslang manifests (*.yml) found")
     out = []
@@ -252,8 +257,11 @@ def _field_nodes(prefix: list[str], fields: list[Any]) -> Iterable[tuple[list[st
 
 
 def _validate_references(dm: DataMap) -> None:
-    """Flows, dataset references and hosting must name declared resources; every dataset needs a system."""
-    referenced: set[str] = set()
+    """Flows, dataset references and hosting must name declared resources.
+
+    A dataset no system references is valid fideslang (Fides keeps many, linked to a connection for
+    privacy requests): it loads, and ``map.dataset_unattached`` reports it.
+    """
     for key, system in dm.systems.items():
         rel, where = dm.source_of("system", key), f"system {key}"
         refs = list(system.dataset_references or [])
@@ -261,20 +269,33 @@ def _validate_references(dm: DataMap) -> None:
             refs += decl.dataset_references or []
         for ref in refs:
             _check_exists(ref, dm.datasets, "dataset", rel, where, "references undeclared dataset")
-            referenced.add(ref)
         for direction in ("egress", "ingress"):
             for flow in getattr(system, direction) or []:
                 if flow.type == "system":
                     _check_exists(flow.fides_key, dm.systems, "system", rel, where, f"{direction} {'to' if direction == 'egress' else 'from'} undeclared system")
                 elif flow.type == "dataset":
                     _check_exists(flow.fides_key, dm.datasets, "dataset", rel, where, f"{direction} {'to' if direction == 'egress' else 'from'} undeclared dataset")
-                    referenced.add(flow.fides_key)
         host = (system.meta or {}).get("hosted_by")
         if host is not None:
             _check_exists(str(host), dm.systems, "system", rel, where, "meta.hosted_by names undeclared system")
-    for key in sorted(set(dm.datasets) - referenced):
-        raise BadInput(dm.source_of("dataset", key), f"dataset {key}", "no system references this dataset",
-                       "add it to a system's dataset_references")
+
+
+def unattached_datasets(dm: DataMap) -> list[str]:
+    """The datasets no system references (by ``dataset_references``, a declaration's, or a dataset flow).
+
+    They are part of the map, but no system holds them, so the register cannot say which
+    processing they serve.
+
+    >>> unattached_datasets(load_map("fides/data/dataset"))      # doctest: +SKIP
+    ['postgres_example_test_dataset']
+    """
+    referenced: set[str] = set()
+    for key, system in dm.systems.items():
+        referenced.update(_system_datasets(dm, key))
+        for flow in (system.egress or []) + (system.ingress or []):
+            if flow.type == "dataset":
+                referenced.add(flow.fides_key)
+    return sorted(set(dm.datasets) - referenced)
 
 
 def _check_exists(key: str, known: Mapping[str, Any], kind: str, rel: str, where: str, message: str) -> None:
@@ -365,7 +386,10 @@ def _flow_end(flow: Any) -> str:
 
 
 def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
-    """Build the map's graph; edge keys are the relation (``stores``, ``flows_to``, ...)."""
+    """Build the map's graph; edge keys are the relation (``stores``, ``flows_to``, ...).
+
+    A dataset node has ``unattached=True`` when no system references it (no ``stores`` edge reaches it).
+    """
     import networkx as nx
 
     g = nx.MultiDiGraph()
@@ -417,9 +441,10 @@ def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
                            relation="concerns", categories=list(decl.data_categories), data_use=decl.data_use)
         for ds in _system_datasets(dm, key):
             g.add_edge(sid, node_id("dataset", ds), key="stores")
+    loose = set(unattached_datasets(dm))
     for key, ds in sorted(dm.datasets.items()):
         did = node_id("dataset", key)
-        g.add_node(did, kind="dataset", key=key, label=ds.name or key)
+        g.add_node(did, kind="dataset", key=key, label=ds.name or key, unattached=key in loose)
         for path, node in _dataset_nodes(ds):
             if not path:
                 nid = did
@@ -448,11 +473,15 @@ def build_graph(dm: DataMap) -> "nx.MultiDiGraph":
 
 
 class Location(TypedDict):
-    """Where a category lives: the systems, and each field with the categories it holds."""
+    """Where a category lives: the systems, and each field with the categories it holds.
+
+    ``unattached`` is there only when datasets no system references hold the category too.
+    """
 
     category: str
     systems: list[str]
     fields: dict[str, str]
+    unattached: NotRequired[list[str]]
 
 
 # One party outside the organization that receives personal data, and on which terms
@@ -483,24 +512,39 @@ class BreachImpact(TypedDict):
 def where(dm: DataMap, category: str) -> Location:
     """Every system and field holding a category or a narrower one (``user.contact`` finds e-mail too).
 
-    Returns ``{"category", "systems": [fides_key], "fields": {"dataset.collection.field": category}}``.
+    Returns ``{"category", "systems": [fides_key], "fields": {"dataset.collection.field": category}}``;
+    fields of datasets no system references are listed too, and those datasets under ``unattached``.
     """
     dm.taxonomy.check("data_category", category, None, None)
     tax = dm.taxonomy
     fields: dict[str, str] = {}
     holders: set[str] = set()
+    loose: set[str] = set()
+
+    def held(ds: str) -> bool:
+        found = False
+        for path, node in _dataset_nodes(dm.datasets[ds]):
+            hits = [c for c in node.data_categories or [] if tax.covers("data_category", category, c)]
+            if hits:
+                found = True
+                if len(path) >= 2:
+                    fields[".".join([ds, *path])] = ", ".join(sorted(hits))
+        return found
+
     for key in dm.systems:
         for decl in dm.systems[key].privacy_declarations:
             if any(tax.covers("data_category", category, c) for c in decl.data_categories):
                 holders.add(key)
         for ds in _system_datasets(dm, key):
-            for path, node in _dataset_nodes(dm.datasets[ds]):
-                hits = [c for c in node.data_categories or [] if tax.covers("data_category", category, c)]
-                if hits:
-                    holders.add(key)
-                    if len(path) >= 2:
-                        fields[".".join([ds, *path])] = ", ".join(sorted(hits))
-    return {"category": category, "systems": sorted(holders), "fields": dict(sorted(fields.items()))}
+            if held(ds):
+                holders.add(key)
+    for ds in unattached_datasets(dm):
+        if held(ds):
+            loose.add(ds)
+    answer: Location = {"category": category, "systems": sorted(holders), "fields": dict(sorted(fields.items()))}
+    if loose:
+        answer["unattached"] = sorted(loose)
+    return answer
 
 
 def _carries(dm: DataMap, carried: Iterable[str], category: str) -> bool:
@@ -694,11 +738,17 @@ MAP_RULES: dict[str, tuple[str, str, str]] = {
     "sharing.processor_without_dpa": ("P03", "P03.map_processors_have_agreement", "high"),
     "transfer.outside_eea_without_basis": ("P03", "P03.map_transfers_have_basis", "high"),
     "notice.category_not_disclosed": ("P13", "P13.map_categories_disclosed", "medium"),
+    "map.dataset_unattached": ("P13", "P13.map_datasets_attached", "medium"),
 }
 
 
 def evaluate_policy(dm: DataMap, policy: "Policy") -> list[dict[str, Any]]:
-    """Evaluate a fideslang Policy as ``fides evaluate`` does; one violation per rule and evaluated element.
+    """Evaluate a fideslang Policy with ``fides evaluate``'s matching, as the map findings read it.
+
+    One violation per rule and evaluated element. Unlike :func:`fides_evaluate` (exactly Fides),
+    a declaration without ``dataset_references`` is judged with its system's datasets, a field's
+    own subjects count, and a field's category only with the declarations that cover it
+    (``_attributed``).
 
     For each rule, system and privacy declaration, the declaration and every dataset, collection
     and field it references are evaluated. Per dimension ANY flags the declared keys whose
@@ -782,6 +832,71 @@ def _compare(prule: Any, lineages: list[list[str]]) -> set[str]:
     return missed  # OTHER
 
 
+class FidesEvaluation(TypedDict):
+    """What ``fides evaluate`` decides: ``PASS`` or ``FAIL``, with one violation per rule and evaluated element.
+
+    ``violations``: ``[{"detail": str, "violating_attributes": {"data_categories", "data_uses",
+    "data_subjects"}}]``, fideslang's ``Violation``; the whole is fideslang's ``Evaluation``
+    without the ``fides_key`` a Fides server gives it, plus the ``policies`` evaluated and the
+    ``datasets_not_evaluated`` (no privacy declaration references them, so no rule reached them).
+    """
+
+    policies: list[str]
+    message: str
+    status: str
+    violations: list[dict[str, Any]]
+    datasets_not_evaluated: list[str]
+
+
+def fides_evaluate(dm: DataMap, policy_key: str | None = None, message: str = "") -> FidesEvaluation:
+    """Evaluate the manifests' fideslang Policies as ``fides evaluate`` does (its local mode: no server).
+
+    Each rule of each policy (or of ``policy_key`` only) meets each privacy declaration of each
+    system, then each dataset that *declaration* lists in ``dataset_references`` (a system's own
+    ``dataset_references`` are not evaluated, nor are datasets no declaration references): the
+    dataset's, each collection's and each nested field's own ``data_categories``, always with the
+    declaration's use and subjects. Per dimension ANY, ALL, NONE and OTHER as in
+    :func:`evaluate_policy`; a violation needs all three dimensions flagged. The details are Fides'
+    wording, their keys sorted (Fides prints them in set order).
+
+    >>> fides_evaluate(load_map("fides/demo_resources"))["status"]       # doctest: +SKIP
+    'PASS'
+    """
+    if not dm.policies:
+        raise BadInput(None, "policy", "the manifests hold no fideslang Policy to evaluate",
+                       "fides evaluate needs at least one: add a policy resource with rules")
+    if policy_key is not None and policy_key not in dm.policies:
+        _check_exists(policy_key, dm.policies, "policy", None, "--fides-key", "no policy")  # type: ignore[arg-type]
+    policies = [dm.policies[policy_key]] if policy_key is not None else list(dm.policies.values())
+    violations: list[dict[str, Any]] = []
+    for policy in policies:
+        for rule in policy.rules:
+            for key, system in dm.systems.items():
+                for decl in system.privacy_declarations:
+                    said = f"Declaration ({decl.name}) of system ({key}) failed rule ({rule.name}) from policy ({policy.fides_key})"
+                    elements = [(said, list(decl.data_categories))]
+                    for ds in decl.dataset_references or []:
+                        dataset = dm.datasets[ds]
+                        elements.append((f"{said} for dataset ({ds})", list(dataset.data_categories or [])))
+                        for coll in dataset.collections:
+                            elements.append((f"{said} for dataset collection ({coll.name})", list(coll.data_categories or [])))
+                            for _path, node in _field_nodes([coll.name], coll.fields or []):
+                                elements.append((f"{said} for dataset field ({node.name})", list(node.data_categories or [])))
+                    for said_where, cats in elements:
+                        if not cats:
+                            continue  # Fides skips an element without categories; none could violate a rule
+                        hit = _evaluate_rule(dm.taxonomy, rule, cats, decl.data_use, list(decl.data_subjects))
+                        if hit:
+                            violations.append({
+                                "detail": f"{said_where}. Violated usage of data categories ({','.join(hit['data_categories'])}) "
+                                          f"for data uses ({','.join(hit['data_uses'])}) and subjects ({','.join(hit['data_subjects'])})",
+                                "violating_attributes": hit})
+    reached = {ds for system in dm.systems.values() for decl in system.privacy_declarations for ds in decl.dataset_references or []}
+    return {"policies": [p.fides_key for p in policies], "message": message,
+            "status": "FAIL" if violations else "PASS", "violations": violations,
+            "datasets_not_evaluated": sorted(set(dm.datasets) - reached)}
+
+
 def map_policies(policy: "WorkspacePolicy", path: Path = MAP_POLICIES_FILE) -> list["Policy"]:
     """The fideslang Policies of ``checks/map_policies.yml``, ``<notice.x>`` values filled from policy.yml."""
     from fideslang.models import Policy
@@ -833,19 +948,49 @@ def map_findings(dm: DataMap, policy: "WorkspacePolicy | None" = None) -> list["
     policy = policy or dm.policy
     if policy is None:
         raise BadInput(None, "policy.yml", "map findings need the workspace's policy.yml", "load the map from a workspace folder")
-    findings = _undeclared_uses(dm, policy) + _processor_and_transfer_findings(dm)
+    findings = manifest_findings(dm) + _undeclared_uses(dm, policy)
     for fides_policy in map_policies(policy):
         findings += _policy_findings(dm, fides_policy)
     unique = {f.key: f for f in findings}
     return sorted(unique.values(), key=lambda f: f.key)
 
 
-def _finding(rule: str, system: str, record_key: str, detail: str, evidence: dict[str, Any]) -> "Finding":
+def manifest_findings(dm: DataMap) -> list["Finding"]:
+    """The map-level findings the manifests alone give, without policy.yml (a bare folder of Fides manifests).
+
+    ``map.dataset_unattached``, ``sharing.processor_without_dpa`` and ``transfer.outside_eea_without_basis``;
+    :func:`map_findings` adds those that judge the map against the notice.
+    """
+    findings = _unattached_findings(dm) + _processor_and_transfer_findings(dm)
+    return sorted({f.key: f for f in findings}.values(), key=lambda f: f.key)
+
+
+def _finding(rule: str, system: str, record_key: str, detail: str, evidence: dict[str, Any],
+             dataset: str | None = None) -> "Finding":
     from datamap.findings import Finding
 
     claim, check, severity = MAP_RULES[rule]
     return Finding(claim=claim, rule=rule, severity=severity, system=system, record_key=record_key,
-                   detail=detail, check=check, evidence=evidence)
+                   detail=detail, check=check, dataset=dataset, evidence=evidence)
+
+
+def _unattached_findings(dm: DataMap) -> list["Finding"]:
+    """``map.dataset_unattached``: a dataset no system references; the register cannot place it.
+
+    No system holds it, so ``system`` is the dataset's own key, as elsewhere for a dataset without one.
+    """
+    out = []
+    for key in unattached_datasets(dm):
+        personal = sorted(c for c in dataset_categories(dm, key) if is_personal(dm.taxonomy, c))
+        holds = f"holds {len(personal)} personal data categories" if personal else "holds no personal data category"
+        out.append(_finding(
+            "map.dataset_unattached", key, key,
+            f"dataset {key} ({holds}) is referenced by no system, so the register cannot say which processing it serves; "
+            f"attach it: add {key} to the dataset_references of the privacy declaration (or system) that holds it",
+            {"source": dm.source_of("dataset", key), "collections": [c.name for c in dm.datasets[key].collections],
+             "personal_categories": personal},
+            dataset=key))
+    return out
 
 
 def _undeclared_uses(dm: DataMap, policy: "WorkspacePolicy") -> list["Finding"]:
@@ -960,12 +1105,15 @@ def write_manifests(dm: DataMap, out_dir: str | os.PathLike[str], include_extens
 
 def summary(dm: DataMap) -> dict[str, Any]:
     """The map in numbers and names: organization, systems, datasets, parties, categories."""
-    personal = sorted({c for s in dm.systems for c in system_categories(dm, s) if is_personal(dm.taxonomy, c)})
+    held = {c for s in dm.systems for c in system_categories(dm, s)}
+    held |= {c for d in unattached_datasets(dm) for c in dataset_categories(dm, d)}
+    personal = sorted(c for c in held if is_personal(dm.taxonomy, c))
     return {
         "organization": sorted(dm.organizations) or sorted({s.organization_fides_key for s in dm.systems.values()}),
         "internal_systems": dm.internal_systems(),
         "external_parties": {k: dm.systems[k].system_type for k in dm.external_parties()},
         "datasets": sorted(dm.datasets),
+        "unattached_datasets": unattached_datasets(dm),
         "personal_data_categories": personal,
         "flows": sum(1 for _a, _b, k in dm.graph.edges(keys=True) if k == "flows_to"),
     }
@@ -975,6 +1123,8 @@ def as_text(query: str, answer: Any) -> str:
     """Render a query's answer as short lines for the terminal."""
     if query == "where":
         lines = [f"{answer['category']} is held by {len(answer['systems'])} systems: {', '.join(answer['systems']) or '-'}"]
+        if answer.get("unattached"):
+            lines.append(f"  and by {len(answer['unattached'])} datasets no system references: {', '.join(answer['unattached'])}")
         lines += [f"  {f}  ({c})" for f, c in answer["fields"].items()]
         return "\n".join(lines)
     if query in ("flows",):
@@ -998,6 +1148,17 @@ def as_text(query: str, answer: Any) -> str:
         return "\n".join(f"{f['rule']}  {f['system']}  {f['record_key']}: {f['detail']}" for f in answer) or "no map findings"
     if query in ("draw", "export"):
         return "\n".join(answer)
+    if query == "evaluate":  # fides evaluate's own lines (local mode: nothing is sent to a server)
+        import pprint
+
+        lines = ["Evaluating the following policies:", *(f"- {k}" for k in answer["policies"]), "-" * 10,
+                 "Checking for missing resources...", "Executing Policy evaluation(s)..."]
+        if answer["status"] == "FAIL":
+            shown = {k: answer[k] for k in ("message", "status", "violations")}  # type: ignore[literal-required]
+            lines.append(pprint.pformat(shown, indent=2, width=80, compact=True))
+        else:
+            lines.append("Evaluation passed!")
+        return "\n".join(lines)
     return "\n".join(f"{k}: {', '.join(f'{a} ({b})' for a, b in v.items()) if isinstance(v, dict) else (', '.join(v) if isinstance(v, list) else v)}"
                      for k, v in answer.items())
 
@@ -1046,6 +1207,11 @@ def write_map_summary(dm: DataMap, out_dir: str | os.PathLike[str], policy: "Wor
     lines += ["", "## Flows", ""]
     for (src, dst), flow in sorted(_flows(dm).items()):
         lines.append(f"- {src} → {dst}: {', '.join(sorted(flow['categories']))}")
+    if s["unattached_datasets"]:
+        lines += ["", "## Datasets no system references", "",
+                  "The register cannot place these: add each to the dataset_references of the system that holds it.", ""]
+        lines += [f"- {k} ({dm.source_of('dataset', k)}): {sum(is_personal(dm.taxonomy, c) for c in dataset_categories(dm, k))} "
+                  "personal data categories" for k in s["unattached_datasets"]]
     if policy is not None:
         found = map_findings(dm, policy)
         lines += ["", f"## Map findings ({len(found)})", ""]

@@ -82,11 +82,12 @@ def test_flow_to_an_undeclared_system_is_refused(tmp_path):
     assert bad_line(folder) == "manifests/a.yml: system zoho_crm: egress to undeclared system 'zoho_deskk' (did you mean 'zoho_desk'?)"
 
 
-def test_dataset_no_system_references_is_refused(tmp_path):
+def test_dataset_no_system_references_loads_as_unattached(tmp_path):
+    from datamap.map import unattached_datasets
+
     orphan = {"fides_key": "old_export", "collections": [{"name": "rows", "fields": [{"name": "email"}]}]}
     folder = write(tmp_path, {"a.yml": {"system": [SYSTEM], "dataset": [DATASET, orphan]}})
-    assert bad_line(folder) == ("manifests/a.yml: dataset old_export: no system references this dataset "
-                                "(add it to a system's dataset_references)")
+    assert unattached_datasets(load_map(folder)) == ["old_export"]  # a finding, not bad input (tests/test_fides_manifests.py)
 
 
 def test_fideslang_model_errors_name_the_resource_and_field(tmp_path):
