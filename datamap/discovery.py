@@ -481,13 +481,6 @@ def status(d: Detection, declared: tuple[str, ...] | None) -> str:
     return "declared" if any(compatible(d.category or "", c) for c in declared) else "declared (other category)"
 
 
-@functools.cache
-def _taxonomy() -> Any:
-    from datamap.taxonomy import default_taxonomy
-
-    return default_taxonomy()
-
-
 def _covers(broader: str, narrower: str) -> bool:
     return narrower == broader or narrower.startswith(broader + ".")
 

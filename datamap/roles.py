@@ -146,18 +146,6 @@ def declared_absent(workspace: "Workspace", role: str) -> str | None:
     return reason
 
 
-def check_absent_roles(workspace: "Workspace") -> None:
-    """sources.yml ``absent:`` may name only known roles."""
-    import difflib
-
-    roles = load_roles()
-    for role in workspace.sources.absent:
-        if role not in roles:
-            close = difflib.get_close_matches(role, list(roles), n=1)
-            raise BadInput("sources.yml", f"absent.{role}", "unknown role",
-                           f"did you mean {close[0]!r}?" if close else f"the roles: {', '.join(sorted(roles))}")
-
-
 def roles_markdown(roles: dict[str, Role] | None = None) -> str:
     """The roles a collection can play, as the Markdown table of docs/workspace.md (kept in sync by a test)."""
     lines = ["| role | what it is | standard collections that play it |", "|---|---|---|"]

@@ -137,7 +137,16 @@ class SourcesConfig(_Model):
     @field_validator("absent")
     @classmethod
     def _reasons(cls, value: dict[str, str]) -> dict[str, str]:
+        import difflib
+
+        from datamap.roles import load_roles
+
+        roles = load_roles()
         for role, reason in value.items():
+            if role not in roles:
+                close = difflib.get_close_matches(role, list(roles), n=1)
+                raise ValueError(f"{role!r} is not a role the checks read; "
+                                 + (f"did you mean {close[0]!r}?" if close else f"the roles: {', '.join(roles)}"))
             if not str(reason or "").strip():
                 raise ValueError(f"absent.{role} needs the reason the company keeps no such data")
         return value

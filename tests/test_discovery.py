@@ -123,7 +123,8 @@ def test_scan_cli_names_each_broken_source_exits_2_and_still_scans_the_others(so
     out, err = capsys.readouterr()
     lines = err.splitlines()
     assert lines[0] == ("error: exports/zoho_salesiq/Visitors.csv: missing standard column 'Email' (map your header to "
-                        "it with columns: in sources.yml datasets.zoho_salesiq.collections.visitors)")
+                        "it with columns: in sources.yml datasets.zoho_salesiq.collections.visitors; "
+                        "headers there that are not standard: Mail)")
     assert [line.split(": cannot connect to ")[0] for line in lines[1:2]] == [
         "error: sources.yml: datasets.customer_portal.url"]  # once for the database, not once per table
     assert lines[2:] == ["error: hr/roster.csv: file not found (sources.yml datasets.hr.collections.roster)"]

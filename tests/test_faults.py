@@ -121,8 +121,8 @@ def _start_then_stop(demo_workspace: Path, root: Path, sig: int) -> tuple[Path, 
             if list((out / "runs").glob(".incomplete-*")) if (out / "runs").is_dir() else []:
                 break
             time.sleep(0.05)
+        # part-way: the run folder exists and is being written; stop it now, not after a guessed pause
         assert proc.poll() is None, "the audit finished before it could be stopped"
-        time.sleep(0.5)  # part-way: the run folder is being written
         proc.send_signal(sig)
         code = proc.wait(timeout=120)
     return out, code, log.read_text(errors="replace")

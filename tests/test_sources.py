@@ -127,7 +127,8 @@ def test_a_missing_standard_column_is_bad_input_naming_the_file(sources_workspac
     with pytest.raises(BadInput) as err:
         rows(sources_workspace, "zoho_crm", "leads")
     assert err.value.line() == ("exports/zoho_crm/Leads.csv: missing standard column 'Email' (map your header to it "
-                                "with columns: in sources.yml datasets.zoho_crm.collections.leads)")
+                                "with columns: in sources.yml datasets.zoho_crm.collections.leads; "
+                                "headers there that are not standard: E-mail adres)")
 
 
 def test_a_renamed_header_is_mapped_with_columns_in_sources_yml(sources_workspace):

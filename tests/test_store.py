@@ -132,7 +132,8 @@ def test_one_broken_source_is_an_error_line_and_the_others_are_still_staged(sour
     store = stage(sources_workspace)
     assert store.errors() == {
         ("zoho_salesiq", "visitors"): "exports/zoho_salesiq/Visitors.csv: missing standard column 'Email' (map your "
-                                      "header to it with columns: in sources.yml datasets.zoho_salesiq.collections.visitors)",
+                                      "header to it with columns: in sources.yml datasets.zoho_salesiq.collections.visitors; "
+                                      "headers there that are not standard: Mail)",
         ("hr", "roster"): "hr/roster.csv: file not found (sources.yml datasets.hr.collections.roster)",
     }
     assert store.status[("zoho_crm", "leads")].state == "ok"

@@ -101,7 +101,6 @@ OUTSIDERS = (
 CURRENT_SALES = tuple(e.name for e in EMPLOYEES if e.role == "sales" and e.end is None)
 CURRENT_SUPPORT = tuple(e.name for e in EMPLOYEES if e.role == "support" and e.end is None)
 CURRENT_SENDERS = tuple(e.email for e in EMPLOYEES if e.end is None and e.role in ("sales", "support"))
-PRIVACY_OFFICER = EMPLOYEES[0]
 
 # governance/access_reviews.csv: (system, reviewed_on, reviewer)
 ACCESS_REVIEWS = (

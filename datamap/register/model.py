@@ -3,7 +3,7 @@
 One row per processing activity, i.e. per privacy declaration of an internal system. Each cell
 says its value and where it came from: declared (manifest file and key, or a policy.yml key),
 observed (the audit store's sources and row counts), verified (which check of which run, with
-which result). The writers in :mod:`datamap.register.writers` only lay this out.
+which result). The writers (:mod:`datamap.register.xlsx`, :mod:`datamap.register.html`) only lay this out.
 """
 from __future__ import annotations
 

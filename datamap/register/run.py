@@ -18,7 +18,7 @@ from datamap.errors import BadInput
 from datamap.workspace import Workspace, load_workspace
 
 STORE_NAMES = ("store.sqlite", "store.db", "audit.sqlite", "audit.db")
-META_NAMES = ("run.json", "manifest.json", "provenance.json")
+META_NAMES = ("run.json",)  # what datamap.audit.run writes; no other name was ever written
 
 
 @dataclass(frozen=True)

@@ -382,10 +382,12 @@ def map_headers(headers: list[str], src: ResolvedSource, where: str) -> list[str
         if len(missing) == len(required) and len(required) > 1:
             raise BadInput(where, None, "no header row: the first row names none of the standard columns",
                            f"expected {', '.join(required[:4])}, ...")
+        other = [h for h in mapped if h and h not in required]
         if missing:
             raise BadInput(where, None, f"missing standard column{'s' if len(missing) > 1 else ''} "
                            + ", ".join(repr(m) for m in missing),
-                           f"map your header to it with columns: in sources.yml {src.config_key}")
+                           f"map your header to it with columns: in sources.yml {src.config_key}"
+                           + (f"; headers there that are not standard: {', '.join(other)}" if other else ""))
     columns = [snake(h) for h in mapped]
     named = [("key", h) for h in [src.source.key] if h] + [("dates", h) for h in src.source.dates] + \
         [("identifiers", h) for h in src.source.identifiers] + [("values", h) for h in src.source.values]
