@@ -46,7 +46,6 @@ SAMPLE_ROWS = 2_000
 PROBE = 200  # values tried first for each content detector
 DATE_CHUNK = 50_000  # rows per frame when every date of a source is checked
 RULE = "discovery.undeclared_personal_data"
-CLAIM = "P13"
 
 EMAIL = "user.contact.email"
 PHONE = "user.contact.phone_number"
@@ -571,9 +570,12 @@ def snippet(d: Detection) -> str:
 
 
 def _finding(d: Detection, system: str, declared: tuple[str, ...] | None) -> Finding:
+    from datamap.audit.catalogue import library_rules
+
     how = "declares it without data categories" if declared == () else "does not declare it"
+    home = library_rules()[RULE]  # claim, check and severity (a BSN is critical) are the catalogue's
     return Finding(
-        claim=CLAIM, rule=RULE, check="P13.discovery", severity="critical" if d.category == BSN else "medium",
+        claim=home.claim, rule=RULE, check=home.check, severity=home.severity_for(d.category),
         system=system, record_key=d.key, dataset=d.dataset, collection=d.collection,
         detail=f"column {d.field} holds {d.category} (confidence {d.confidence:.2f}, by {d.basis.replace('+', ' and ')}); "
                f"the map {how}",

@@ -733,13 +733,11 @@ def _onward_paths(dm: DataMap, system: str) -> list[list[str]]:
 MAP_POLICIES_FILE = Path(__file__).resolve().parent / "checks" / "map_policies.yml"
 
 # rule id -> (claim, check, severity); the rule ids are the contract of docs/rules.md "Map level".
-MAP_RULES: dict[str, tuple[str, str, str]] = {
-    "purpose.undeclared_use": ("P02", "P02.map_uses_in_notice", "medium"),
-    "sharing.processor_without_dpa": ("P03", "P03.map_processors_have_agreement", "high"),
-    "transfer.outside_eea_without_basis": ("P03", "P03.map_transfers_have_basis", "high"),
-    "notice.category_not_disclosed": ("P13", "P13.map_categories_disclosed", "medium"),
-    "map.dataset_unattached": ("P13", "P13.map_datasets_attached", "medium"),
-}
+def map_rules() -> dict[str, Any]:
+    """The map-level rule ids and their claim, check and severity, as the catalogue (``datamap/checks``) says them."""
+    from datamap.audit.catalogue import library_rules
+
+    return {rule: home for rule, home in library_rules().items() if home.kind == "map"}
 
 
 def evaluate_policy(dm: DataMap, policy: "Policy") -> list[dict[str, Any]]:
@@ -969,7 +967,8 @@ def _finding(rule: str, system: str, record_key: str, detail: str, evidence: dic
              dataset: str | None = None) -> "Finding":
     from datamap.findings import Finding
 
-    claim, check, severity = MAP_RULES[rule]
+    home = map_rules()[rule]
+    claim, check, severity = home.claim, home.check, home.severity_for(record_key)
     return Finding(claim=claim, rule=rule, severity=severity, system=system, record_key=record_key,
                    detail=detail, check=check, dataset=dataset, evidence=evidence)
 
@@ -1044,7 +1043,7 @@ def _policy_findings(dm: DataMap, policy: "Policy") -> list["Finding"]:
     """Findings from a fideslang Policy whose rule names are rule ids (``notice.*`` rules land on ``notice``)."""
     out = []
     for v in evaluate_policy(dm, policy):
-        if v["rule"] not in MAP_RULES:
+        if v["rule"] not in map_rules():
             continue
         system = "notice" if v["rule"].startswith("notice.") else v["system"]
         for cat in v["data_categories"]:

@@ -7,8 +7,10 @@ and the runner resolves it from ``policy.yml`` into the store's ``params`` table
 """
 from __future__ import annotations
 
+import functools
 import re
 import string
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -76,6 +78,9 @@ class Check(_Model):
         None, description="expand into one check per item: a role (roles.yml), 'policy.retention', or a list of identifier maps"
     )
     rules: list[str] = Field(default_factory=list, description="map/discovery/notice: rule ids or prefixes kept")
+    severities: dict[str, Literal["critical", "high", "medium", "low"]] = Field(
+        default_factory=dict, description="map/discovery: a finding's severity where it differs from the check's, "
+                                          "by its data category (discovery) or record key")
     finding: FindingSpec | None = None
 
     @field_validator("id")
@@ -257,4 +262,39 @@ def expand(claim: Claim, lists: dict[str, list[dict[str, str]]], file: str | Non
                 suffix = item.get("suffix") or ".".join(v for k, v in item.items() if k in ("system", "collection"))
             check_id = f"{claim.claim}.{check.id}" + (f".{suffix}" if suffix else "")
             out.append(ResolvedCheck(claim=claim.claim, check_id=check_id, spec=check, vars={**common, **item}, file=file))
+    return out
+
+
+@dataclass(frozen=True)
+class RuleHome:
+    """Where a rule the map or discovery engine reports lives in the catalogue: claim, check, severities."""
+
+    kind: str
+    claim: str
+    check: str
+    severity: str
+    severities: tuple[tuple[str, str], ...] = ()
+
+    def severity_for(self, *keys: str | None) -> str:
+        """The severity of a finding named by these keys (its category, its record key), else the check's."""
+        table = dict(self.severities)
+        return next((table[k] for k in keys if k in table), self.severity)
+
+
+@functools.cache
+def library_rules(folder: Path = DEFAULT_DIR) -> dict[str, RuleHome]:
+    """Each rule id a map, discovery or notice check of the shipped catalogue keeps, and that check.
+
+    The engines name their findings' claim, check and severity from here, so the catalogue is the
+    one place that says them; an audit run with a workspace's own catalogue applies its checks' again.
+    """
+    out: dict[str, RuleHome] = {}
+    for claim in load_catalogue([folder]):
+        for check in claim.checks:
+            if check.kind not in ("map", "discovery", "notice"):
+                continue
+            for rule in check.rules:
+                if not rule.startswith("!") and not rule.endswith("*"):
+                    out.setdefault(rule, RuleHome(check.kind, claim.claim, f"{claim.claim}.{check.id}", check.severity,
+                                                  tuple(sorted(check.severities.items()))))
     return out

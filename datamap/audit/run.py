@@ -379,7 +379,19 @@ def _library_findings(check: ResolvedCheck, workspace: Workspace, cache: dict[st
     if isinstance(cache[kind], Exception):
         raise cache[kind]
     kept = [f for f in cache[kind] if _rule_matches(f.rule, check.spec.rules)]
-    return [dataclasses.replace(f, claim=check.claim, check=check.check_id) for f in kept]
+    return [dataclasses.replace(f, claim=check.claim, check=check.check_id, severity=_severity(check, f)) for f in kept]
+
+
+def _severity(check: ResolvedCheck, finding: Finding) -> str:
+    """The run's catalogue decides: a map or discovery finding has its check's severity (or the one its
+    ``severities`` give its category or record key); a notice finding its element's (datamap/notice_terms.yml)."""
+    spec = check.spec
+    table = spec.severities
+    keyed = next((table[k] for k in (finding.evidence.get("category"), finding.record_key) if k in table), None)
+    if keyed:
+        return keyed
+    return finding.severity if spec.kind == "notice" else spec.severity
+
 
 
 def _sql_source_url(workspace: Workspace, dataset: str) -> str:
