@@ -658,10 +658,22 @@ def external_recipients(dm: DataMap) -> list[Recipient]:
     return out
 
 
+# The European Economic Area: the EU member states plus Iceland, Liechtenstein and Norway.
+EEA = frozenset({
+    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
+})
+
+
 def outside_eea(party: "System") -> bool:
-    """Tell whether data sent to a party leaves the EEA (processed outside it, or passed on abroad)."""
+    """Tell whether data sent to a party leaves the EEA: it says so (``meta.eea: false``,
+    ``does_international_transfers``), or its ``meta.country`` lies outside the EEA and it does not
+    claim ``meta.eea: true``. The map rules and the register ask this one question."""
     meta = party.meta or {}
-    return meta.get("eea") is False or bool(party.does_international_transfers)
+    if meta.get("eea") is False or party.does_international_transfers:
+        return True
+    country = str(meta.get("country") or "").upper()
+    return bool(country) and country not in EEA and meta.get("eea") is not True
 
 
 def breach_impact(dm: DataMap, system: str, counts: Mapping[str, int] | None = None) -> BreachImpact:

@@ -104,3 +104,26 @@ def test_a_category_only_the_employee_declaration_holds_is_not_judged_as_held_ab
     flagged_categories = sorted({c for v in evaluate_policy(dm, undisclosed) for c in v["data_categories"]})
     # the BSN is the payroll declaration's; the phone number no declaration covers, so it is everyone's
     assert flagged_categories == ["user.contact.phone_number"]
+
+
+def test_a_us_party_without_eea_false_is_a_transfer_for_the_map_rules_and_the_register_alike(tmp_path):
+    """One answer to 'outside the EEA': meta.country US is enough, unless the party says eea: true."""
+    from datamap.map import _processor_and_transfer_findings, outside_eea
+
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    shop = {"fides_key": "shop", "system_type": "Application", "privacy_declarations": [
+        {"name": "Surveys", "data_use": "functional.service.improve", "data_subjects": ["customer"],
+         "data_categories": ["user.contact.email"]}],
+        "egress": [{"fides_key": "survey_us", "type": "system", "data_categories": ["user.contact.email"]},
+                   {"fides_key": "mailer_eu", "type": "system", "data_categories": ["user.contact.email"]},
+                   {"fides_key": "cdn_us_eea_claimed", "type": "system", "data_categories": ["user.contact.email"]}]}
+    parties = [{"fides_key": key, "system_type": "Processor", "dpa_location": "https://example.org/dpa",
+                "meta": meta, "privacy_declarations": []}
+               for key, meta in (("survey_us", {"country": "US"}), ("mailer_eu", {"country": "DE"}),
+                                 ("cdn_us_eea_claimed", {"country": "US", "eea": True}))]
+    (folder / "m.yml").write_text(yaml.safe_dump({"system": [shop, *parties]}), encoding="utf-8")
+    dm = load_map(tmp_path)
+    assert [k for k in ("survey_us", "mailer_eu", "cdn_us_eea_claimed") if outside_eea(dm.systems[k])] == ["survey_us"]
+    transfers = [f.record_key for f in _processor_and_transfer_findings(dm) if f.rule == "transfer.outside_eea_without_basis"]
+    assert transfers == ["survey_us"]

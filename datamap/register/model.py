@@ -16,15 +16,11 @@ from typing import Any, Callable, Iterable
 import yaml
 from fideslang.models import Dataset, Organization, PrivacyDeclaration, System
 
+from datamap.map import EXTERNAL_TYPES, outside_eea
 from datamap.register.run import ArchivedRun
 from datamap.register.terms import duration, t, t_or
 from datamap.workspace import Policy
 
-EXTERNAL_TYPES = ("Processor", "Third Party", "Public Authority")
-EEA = {
-    "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
-    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO",
-}
 
 # Status of a cell: answered from a declaration; verified / contradicted by a check of the run;
 # missing (a gap when mandatory); not applicable (an answer too, e.g. no representative needed).
@@ -610,14 +606,6 @@ def col_third_parties(ctx: _Context, act: _Activity) -> Cell:
     return _cell(value, declared=[w] + [d for _, _, d in third], verified=checks)
 
 
-def _outside_eea(party: System) -> bool:
-    meta = party.meta or {}
-    if meta.get("eea") is False or party.does_international_transfers:
-        return True
-    country = str(meta.get("country") or "").upper()
-    return bool(country) and country not in EEA and meta.get("eea") is not True
-
-
 def _transfer_countries(party: System) -> list[str]:
     """Where the data goes outside the EEA: ``meta.transfer_countries``, else the party's country."""
     meta = party.meta or {}
@@ -626,7 +614,7 @@ def _transfer_countries(party: System) -> list[str]:
 
 
 def _transfers(ctx: _Context, act: _Activity) -> list[tuple[System, list[str], str]]:
-    return [r for r in _external(_recipients(ctx, act)) if _outside_eea(r[0])]
+    return [r for r in _external(_recipients(ctx, act)) if outside_eea(r[0])]
 
 
 def col_transfers(ctx: _Context, act: _Activity) -> Cell:
