@@ -236,7 +236,10 @@ class Policy(_Model):
     _tz = field_validator("timezone")(_check_timezone)
 
     def reference_date(self) -> dt.date:
-        return self.as_of or dt.date.today()
+        """``as_of``, else today in the company's time zone (at 00:30 in Amsterdam it is not yet today in UTC)."""
+        from zoneinfo import ZoneInfo
+
+        return self.as_of or dt.datetime.now(ZoneInfo(self.timezone)).date()
 
 
 # --- loading -----------------------------------------------------------------------------------

@@ -93,3 +93,20 @@ def test_the_demo_policy_uses_documented_keys_only():
 
     used = set(walk(demo))
     assert used <= documented_policy_keys(), sorted(used - documented_policy_keys())
+
+
+def test_without_as_of_the_reference_date_is_today_in_the_companys_time_zone(monkeypatch):
+    import datetime as dt
+
+    from datamap.workspace import Policy
+
+    class Clock(dt.datetime):
+        @classmethod
+        def now(cls, tz=None):  # 23:30 UTC on 31 December is already New Year's Day in Amsterdam
+            return dt.datetime(2026, 12, 31, 23, 30, tzinfo=dt.timezone.utc).astimezone(tz)
+
+    monkeypatch.setattr(dt, "datetime", Clock)
+    base = {"organization": "x", "notice": {"file": "n.txt", "purposes": []}, "retention": [],
+            "access": {"roles": {}}, "recipients": {}, "requests": {"privacy_mailbox": "p@x.nl"}}
+    assert Policy.model_validate({**base, "timezone": "Europe/Amsterdam"}).reference_date() == dt.date(2027, 1, 1)
+    assert Policy.model_validate({**base, "timezone": "UTC"}).reference_date() == dt.date(2026, 12, 31)
