@@ -2,8 +2,8 @@
 
 Each topic writes one folder: a draft cover letter in Dutch addressed to the AP, the relevant
 extract of the register, the results of the relevant checks with the run's provenance (hashes,
-reference date), and CSV annexes. Everything is pseudonymised, except in a ``request`` pack, which
-concerns the one named person whose request the AP asks about.
+reference date, the software that checked), and CSV annexes. Everything is pseudonymised, except
+in a ``request`` pack, which concerns the one named person whose request the AP asks about.
 """
 from __future__ import annotations
 
@@ -156,6 +156,8 @@ def _write_checks(pack: Pack, run: Any, topic: str, systems: list[str]) -> Path:
 
 
 def _write_provenance(ws: Workspace, pack: Pack, run: Any) -> Path:
+    from datamap.provenance import software
+
     files = {str(p.relative_to(ws.root)): sha256_file(p) for p in [ws.root / "policy.yml", ws.root / "sources.yml",
                                                               *sorted((ws.root / "manifests").glob("*.y*ml"))]}
     data = {
@@ -164,6 +166,8 @@ def _write_provenance(ws: Workspace, pack: Pack, run: Any) -> Path:
         "as_of": ws.policy.reference_date().isoformat(),
         "audit_run": run.run_id if run else None,
         "audit_run_sha256": run.meta.get("sha256") if run else None,
+        "audit_run_software": run.meta.get("software") if run else None,  # the software that checked
+        "software": software(),  # the software that wrote this pack
         "workspace_sha256": files,
         "files": {p.name: sha256_file(p) for p in pack.files},
     }

@@ -356,6 +356,34 @@ def _inputs(run: ArchivedRun) -> list[tuple[str, str]]:
     return out
 
 
+def software_rows(run: ArchivedRun, converter: str | None = None) -> list[dict[str, Any]]:
+    """The software that checked (the run's ``run.json``) beside the software that renders this report.
+
+    ``converter`` is the Chromium that prints the PDF; a row whose versions differ is marked.
+    """
+    from datamap.provenance import software
+
+    recorded = run.meta.get("software") if isinstance(run.meta.get("software"), dict) else {}
+    now = software(chromium=converter)
+    names = list(recorded) + [n for n in now if n not in recorded]
+    return [{"name": n, "run": recorded.get(n), "report": now.get(n),
+             "differs": bool(recorded) and n in recorded and recorded.get(n) != now.get(n)} for n in names]
+
+
+def run_changes(run: ArchivedRun) -> dict[str, Any]:
+    """What changed since the previous run (its ``comparison.json``): findings, software, inputs, reference date."""
+    comparison = run.comparison or {}
+    software = comparison.get("software_changed")
+    return {
+        "previous_run": comparison.get("previous_run"),
+        "new": len(comparison.get("new") or []), "resolved": len(comparison.get("resolved") or []),
+        "software": [(n, old, new) for n, (old, new) in software.items()] if isinstance(software, dict) else None,
+        "other_packages": len(comparison.get("other_packages_changed") or {}),
+        "inputs": comparison.get("inputs_changed"),
+        "as_of": comparison.get("as_of_changed"),
+    }
+
+
 def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter: str | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain data (already pseudonymised)."""
     from datamap.identity import Pseudonymizer, load_key
@@ -388,6 +416,9 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
         "finished": run.meta.get("finished_utc") or "",
         "inputs": _inputs(run),
         "sources": _sources(run),
+        "software": software_rows(run, converter),
+        "software_recorded": isinstance(run.meta.get("software"), dict),
+        "changes": run_changes(run),
         "summary": summary,
         "total_findings": len(run.findings),
         "claims": results,

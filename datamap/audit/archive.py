@@ -2,8 +2,9 @@
 
 A run is written into a temporary folder beside the archive and renamed into place in one step,
 so a killed audit leaves no half run and two concurrent audits never write into the same folder.
-Each run records the sha256 of what it judged (manifests, policy, catalogue, sources) and how
-its findings compare with the previous run's.
+Each run records the sha256 of what it judged (manifests, policy, catalogue, sources), the software
+that judged it (``datamap.provenance``), and how its findings, inputs and software compare with the
+previous run's.
 """
 from __future__ import annotations
 
@@ -135,6 +136,56 @@ def latest_findings(out_dir: Path) -> tuple[str | None, list[dict[str, Any]] | N
         return None, None
     last = runs[-1]
     return last.name, json.loads((last / "findings.json").read_text(encoding="utf-8"))
+
+
+def run_record(out_dir: Path, name: str | None) -> dict[str, Any] | None:
+    """The ``run.json`` of the archived run ``name`` (None for no name, or an unreadable record)."""
+    if name is None:
+        return None
+    try:
+        data = json.loads((out_dir / "runs" / name / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def what_changed(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, Any]:
+    """The software and the inputs that changed since the previous run: its ``run.json`` against this run's.
+
+    Told next to the new findings, so that a finding an upgrade caused is not taken for a new
+    violation. ``software_changed`` holds ``{name: [before, now]}`` for datamap, Python, the
+    platform, SQLite and each deciding library; ``other_packages_changed`` the same for the rest of
+    the environment; ``inputs_changed`` the files whose sha256 differs, was added or removed. A key
+    is None when there is no previous run, or it did not record that.
+    """
+    from datamap import provenance
+
+    before = before or {}
+    software = provenance.changed(before.get("software"), now["software"])
+    others = provenance.changed(before.get("installed"), now["installed"])
+    if others is not None:
+        others = {k: v for k, v in others.items() if k not in now["software"] and k not in (before.get("software") or {})}
+    old_day, new_day = before.get("as_of"), now.get("as_of")
+    return {
+        "software_changed": software,
+        "other_packages_changed": others,
+        "inputs_changed": input_changes(before.get("sha256"), now["sha256"]),
+        "as_of_changed": [old_day, new_day] if old_day and old_day != new_day else None,
+    }
+
+
+def input_changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[str, list[str]] | None:
+    """The files judged by both runs whose sha256 differs, and those added or removed (the store aside: it is derived)."""
+    if not isinstance(before, dict):
+        return None
+
+    def flat(sha: dict[str, Any]) -> dict[str, str]:
+        return {name: str(digest) for group, files in sha.items() if group != "store" and isinstance(files, dict)
+                for name, digest in files.items()}
+
+    old, new = flat(before), flat(now)
+    return {"changed": sorted(n for n in new if n in old and old[n] != new[n]),
+            "added": sorted(n for n in new if n not in old), "removed": sorted(n for n in old if n not in new)}
 
 
 def replace_file(src: Path, dst: Path) -> None:
