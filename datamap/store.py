@@ -51,6 +51,7 @@ CREATE INDEX IF NOT EXISTS identifiers_tbl_key ON identifiers (tbl, record_key);
 CREATE TABLE IF NOT EXISTS name_words (word TEXT, tbl TEXT, record_key TEXT);
 CREATE INDEX IF NOT EXISTS name_words_word ON name_words (word);
 CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT);
+CREATE TABLE IF NOT EXISTS _skipped (tbl TEXT, collection TEXT, line TEXT);
 """
 
 
@@ -64,6 +65,7 @@ class SourceStatus:
     error: str | None = None
     rows: int = 0
     reused: bool = False
+    skipped: list[str] = field(default_factory=list)  # messages of a mailbox left out, each with its one line
 
     @property
     def state(self) -> str:
@@ -206,6 +208,7 @@ def stage(
                     if isinstance(plan, _Part):
                         done = store.status[key]
                         say(f"{key[0]}.{key[1]}: {done.error or f'{done.rows:,} rows'}")
+        _report_skipped(store, say)
         if any(s.ok and not s.reused for s in store.status.values()):
             say("row statistics for the query planner")
             _analyze(engine)
@@ -494,6 +497,18 @@ def _source_sha(src: "ResolvedSource", files: list[Path]) -> str | None:
     return combined.hexdigest()
 
 
+def _report_skipped(store: Store, say: "Callable[[str], None]") -> None:
+    """Tell each source's status the messages its staging left out (docs/workspace.md: a message that cannot be read)."""
+    with store.engine.begin() as conn:
+        found = conn.exec_driver_sql("SELECT tbl, collection, line FROM _skipped ORDER BY rowid").all()
+    for status in store.status.values():
+        if status.ok:
+            status.skipped = [line for tbl, collection, line in found
+                              if (tbl, collection) == (status.table, status.collection)]
+            for line in status.skipped:
+                say(f"{status.dataset}.{status.collection}: {line}")
+
+
 def _fingerprint(src: "ResolvedSource", sha: str | None) -> str | None:
     """What a staged table depends on: the source's bytes (``sha``), its configuration, the format and this code."""
     from datamap.sources import FORMATS_FILE
@@ -501,7 +516,8 @@ def _fingerprint(src: "ResolvedSource", sha: str | None) -> str | None:
     if sha is None:
         return None
     parts = [STORE_VERSION, sha, src.config.model_dump_json(), src.timezone,
-             hashlib.sha256(FORMATS_FILE.read_bytes()).hexdigest()]
+             hashlib.sha256(FORMATS_FILE.read_bytes()).hexdigest(),
+             json.dumps(sorted(src.fmt.identifier_columns().items()))]  # with those the manifests mark identity
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -536,7 +552,9 @@ def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -
     if src.kind in ("mbox", "message_trace"):
         _ensure_mail_tables(conn, src.dataset, indexes=False)
     rows = 0
-    for frame in read_resolved(src, chunksize):
+    skipped: list[str] = []
+    for frame in read_resolved(src, chunksize, skip_bad=True):  # one unreadable message does not stop its mailbox
+        skipped += frame.attrs.get("skipped", [])
         _insert(conn, tbl, frame)
         _index_identifiers(conn, src, tbl, frame)
         if mbox:
@@ -544,6 +562,9 @@ def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -
         if src.kind == "message_trace":
             _trace_parts(conn, src.dataset, frame)
         rows += len(frame)
+    if skipped:  # copied into the store with the part's other tables
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS _skipped (tbl TEXT, collection TEXT, line TEXT)")
+        conn.exec_driver_sql("INSERT INTO _skipped VALUES (?, ?, ?)", [(tbl, src.collection, line) for line in skipped])
     if src.key_column and src.fmt.unique_key and not mbox:
         _check_unique_key(conn, src, tbl, src.key_column)
     if not mbox:  # built here, in the worker; the store receives the index pages with the rows
@@ -557,11 +578,12 @@ def _check_unique_key(conn: "Connection", src: "ResolvedSource", tbl: str, key: 
         f'SELECT CAST("{key}" AS TEXT), min(_row), max(_row) FROM "{tbl}" WHERE "{key}" IS NOT NULL '
         f'GROUP BY "{key}" HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1').first()
     if dup:
-        from datamap.sources import _header
+        from datamap.sources import _header, shown_value
 
-        value, first, second = dup
+        value, first, second = dup  # an e-mail address as key (the mail users) is not quoted
         raise BadInput(src.label, f"row {second}, column {_header(src, key)}",
-                       f"record key {value!r} repeats row {first}", "each record must be exported once")
+                       f"record key {shown_value(value, src.fmt.identifier_columns().get(key))} repeats row {first}",
+                       "each record must be exported once")
 
 
 def _index_norms(conn: "Connection", tbl: str) -> None:
@@ -575,6 +597,7 @@ def _forget_mail(conn: "Connection", src: "ResolvedSource", files: list[Path]) -
     """Drop the rows of this collection's mailboxes (other mbox collections may share the table)."""
     tbl = f"{src.dataset}__messages"
     _ensure_mail_tables(conn, src.dataset)
+    conn.exec_driver_sql("DELETE FROM main._skipped WHERE tbl = ? AND collection = ?", (tbl, src.collection))
     exists = conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE type='table' AND name = ?", (tbl,)).first()
     if not exists:
         return
@@ -709,14 +732,12 @@ def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, fram
 
 def _record(conn: "Connection", part: _Part, rows: int) -> None:
     """Write the table's provenance and the fingerprint that lets the next run reuse it."""
-    from datamap.sources.sql import redact
+    from datamap.sources.sql import shown_url
 
     src, tbl, files, fingerprint, sha = part.src, part.table, part.files, part.fingerprint, part.sha
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if src.is_sql:
-        from datamap.workspace import expand_env
-
-        url = redact(expand_env(src.config.url or "", key=f"datasets.{src.dataset}.url"))
+        url = shown_url(src.config.url or "", f"datasets.{src.dataset}.url")
         source = src.table
     else:
         url, source = None, ", ".join(src.relpath(f) for f in files)

@@ -269,8 +269,66 @@ class Workspace:
         return self.path(self.policy.notice.file)
 
 
+ALIAS_ALLOWANCE = 100_000  # values aliases may add to a YAML file (beyond as many again as it writes out)
+
+
+class _WorkspaceLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what only a broken or hostile file needs.
+
+    Aliases that expand a file past its own size plus ``ALIAS_ALLOWANCE`` values (777 bytes of nested
+    aliases stand for billions: every reader of the result would walk them), an alias inside the very
+    structure it names (a value that holds itself), and dates that do not exist (``2026-02-30``).
+    """
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return self.construct_document(node)
+
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:  # type: ignore[override]
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"{node.value!r} is not a date: {exc}",
+                                                    node.start_mark) from None
+
+
+_WorkspaceLoader.add_constructor("tag:yaml.org,2002:timestamp", _WorkspaceLoader.construct_yaml_timestamp)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the values of the document with every alias expanded, each distinct node once (so it is quick)."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in open_nodes:
+            raise yaml.composer.ComposerError(None, None, "an alias refers to the structure that holds it",
+                                              node.start_mark)
+        open_nodes.add(id(node))
+        children = node.value if isinstance(node, yaml.SequenceNode) else \
+            [part for pair in node.value for part in pair] if isinstance(node, yaml.MappingNode) else []
+        total = 1 + sum(size(child) for child in children)
+        open_nodes.discard(id(node))
+        sizes[id(node)] = total
+        return total
+
+    expanded = size(root)
+    if expanded - len(sizes) > max(ALIAS_ALLOWANCE, len(sizes)):
+        raise yaml.composer.ComposerError(None, None, f"its aliases expand {len(sizes):,} values to {expanded:,}: "
+                                          "refused (write the values out)", root.start_mark)
+
+
 def read_yaml(path: Path, root: Path | None = None) -> Any:
-    """Read one YAML file, turning a syntax error into a BadInput naming file and line."""
+    """Read one YAML file, turning a syntax error into a BadInput naming file and line.
+
+    Loaded with a safe loader that also refuses alias bombs, self-holding aliases and impossible dates
+    (:class:`_WorkspaceLoader`): every workspace file is read through here.
+    """
     rel = _rel(path, root)
     if not path.exists():
         raise BadInput(rel, None, "file not found")
@@ -279,12 +337,14 @@ def read_yaml(path: Path, root: Path | None = None) -> Any:
     except UnicodeDecodeError as exc:
         raise BadInput(rel, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_WorkspaceLoader)  # noqa: S506 -- a SafeLoader, with the checks above
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise BadInput(rel, where, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise BadInput(rel, None, "invalid YAML: nested too deeply") from None
 
 
 def _rel(path: Path, root: Path | None) -> str:
@@ -305,7 +365,7 @@ def validation_error(rel: str, exc: ValidationError, model: type[BaseModel] | No
     errors = exc.errors()
     unknown = [e for e in errors if e["type"] == "extra_forbidden"]
     err = unknown[0] if unknown else errors[0]
-    key = ".".join(str(p) for p in err["loc"]) or None
+    key = re.sub(r"[\x00-\x1f]", lambda m: repr(m.group())[1:-1], ".".join(str(p) for p in err["loc"])) or None  # one line
     msg, hint = err["msg"], None
     if err["type"] == "extra_forbidden":
         msg = "unknown key"

@@ -273,7 +273,7 @@ def test_the_read_only_sqlite_connection_string_refuses_writes_in_an_engine_buil
     from datamap.sources import source_url
 
     url = source_url(load_workspace(sources_workspace), "customer_portal")
-    assert url.endswith("/portal/portal.db?mode=ro&uri=true") and url.startswith("sqlite:///file:")
+    assert url.endswith("/portal/portal.db?mode=ro&immutable=1&uri=true") and url.startswith("sqlite:///file:")
     engine = create_engine(url)
     with pytest.raises(OperationalError, match="readonly database"):
         with engine.begin() as conn:

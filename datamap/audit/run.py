@@ -45,6 +45,7 @@ class Staged:
     path: Path
     status: dict[str, str | None]
     collections: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()  # the mail messages staging left out, each with its one line (run.json)
 
 
 STATES = ("passed", "failed", "not_run", "not_applicable")
@@ -109,7 +110,10 @@ def stage_sources(workspace: Workspace, path: Path | None = None, progress: bool
         # an mbox collection stages into <dataset>__messages; a failed one must still be known there
         for (dataset, collection), s in staged.status.items():
             status.setdefault(f"{dataset}__{collection}", s.error)
-        return Staged(Path(staged.path), status, {k: s.error for k, s in staged.status.items()})
+        skipped = tuple(line for s in staged.status.values() for line in s.skipped)
+        for line in skipped:  # the checks run without them: never silently
+            print(f"warning: {line}", file=sys.stderr, flush=True)
+        return Staged(Path(staged.path), status, {k: s.error for k, s in staged.status.items()}, skipped)
     finally:
         staged.close()
 
@@ -130,6 +134,18 @@ def input_hashes(ws: Workspace, dirs: list[Path]) -> dict[str, dict[str, str]]:
     }
 
 
+def changed_input(before: dict[str, dict[str, str]], after: dict[str, dict[str, str]]) -> BadInput | None:
+    """The first file whose sha256 differs between two :func:`input_hashes` (added and removed files too), or None."""
+    for group in sorted(set(before) | set(after)):
+        old, new = before.get(group, {}), after.get(group, {})
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name):
+                what = "appeared" if name not in old else "disappeared" if name not in new else "changed"
+                return BadInput(name, None, f"{what} while the audit ran: its findings would mix two versions, "
+                                "so the run is not kept", "audit again once the file no longer changes")
+    return None
+
+
 def _catalogue_hashes(dirs: list[Path], ws: Workspace) -> dict[str, str]:
     """sha256 of each catalogue file, named ``checks/P01.yml`` (the workspace's own under ``workspace/``)."""
     out = {}
@@ -148,7 +164,8 @@ def _source_files(workspace: Workspace) -> list[Path]:
                 files.extend(sorted(workspace.root.glob(collection.file)) if any(c in collection.file for c in "*?[")
                              else [workspace.path(collection.file)])
         if dataset.url and dataset.url.startswith("sqlite:///"):
-            files.append(_sqlite_file(workspace, dataset.url))
+            database = _sqlite_file(workspace, dataset.url)
+            files += [database, database.with_name(database.name + "-wal")]  # its log holds rows too (when there)
     return files
 
 
@@ -393,7 +410,6 @@ def _severity(check: ResolvedCheck, finding: Finding) -> str:
     return finding.severity if spec.kind == "notice" else spec.severity
 
 
-
 def _sql_source_url(workspace: Workspace, dataset: str) -> str:
     """The read-only URL of a SQL source, for the engine Great Expectations builds itself."""
     from datamap.sources import source_url
@@ -563,6 +579,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     folder when it has one.
     """
     from datamap.audit.params import as_param, register_functions
+    from datamap.provenance import installed, software
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     out = Path(out_dir).resolve()
@@ -582,6 +599,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             if check.spec.kind == "sql":
                 params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
 
+    inputs = input_hashes(ws, dirs)  # before staging; compared after the checks (changed_input)
     staged = staged or stage_sources(ws, Path(store_path) if store_path else None, progress)
     pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
@@ -614,6 +632,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             validator.close()
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        changed = changed_input(inputs, input_hashes(ws, dirs))  # a source edited during the run: not evidence
+        if changed is not None:
+            raise changed
         findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
         prev_name, prev = archive.latest_findings(out)
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
@@ -624,10 +645,13 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
             "checks": {s: sum(1 for c in results if c.status == s) for s in STATES},
             "findings": len(findings),
-            "sha256": {**input_hashes(ws, dirs), "store": sha256_file(staged.path)},
+            "sha256": {**inputs, "store": sha256_file(staged.path)},
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
             "provenance": provenance,
+            "skipped": list(staged.skipped),  # mail messages staging could not read; the checks ran without them
+            "software": software(), "installed": installed(),  # the code that checked (datamap.provenance)
         }
+        comparison.update(archive.what_changed(archive.run_record(out, prev_name), manifest))
         archive.write_json(tmp / "findings.json", [f.to_dict() for f in findings])
         (tmp / "findings.csv").write_text(archive.findings_csv(findings), encoding="utf-8")
         archive.write_json(tmp / "checks.json", [c.to_dict() for c in results])

@@ -130,6 +130,8 @@ class ResolvedSource:
     timezone: str
     root: Path
     latest: dt.date | None = None  # no date of this source may lie after it (None: not checked)
+    # the fields the manifests mark fides_meta.identity: (store column, kind, manifest file, field name)
+    declared: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def is_sql(self) -> bool:
@@ -221,7 +223,7 @@ def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) 
     source = config.collections[collection]
     if source.absent:
         raise SourceAbsent(SOURCES_FILE, f"datasets.{dataset}.collections.{collection}.absent", source.absent)
-    return ResolvedSource(
+    src = ResolvedSource(
         dataset=dataset,
         collection=collection,
         config=config,
@@ -231,6 +233,40 @@ def resolve(workspace: "Workspace | str | Path", dataset: str, collection: str) 
         root=workspace.root,
         latest=latest_possible_date(workspace),
     )
+    if src.kind == "mbox":  # the mail reader indexes sender, recipients and body itself
+        return src
+    declared = declared_identities(workspace, dataset, collection)
+    known = src.fmt.identifier_columns()
+    extra = {column: kind for column, kind, _, _ in declared if column not in known}
+    fmt = dataclasses.replace(src.fmt, identifiers={**src.fmt.identifiers, **extra}) if extra else src.fmt
+    return dataclasses.replace(src, fmt=fmt, declared=declared)
+
+
+_IDENTITY_KINDS = {"email": "email", "phone_number": "phone"}  # fides_meta.identity -> identifier kind
+
+
+def declared_identities(workspace: Workspace, dataset: str, collection: str) -> tuple[tuple[str, str, str, str], ...]:
+    """The fields of a collection the manifests mark ``fides_meta.identity`` (where a subject is found).
+
+    Each is ``(store column, identifier kind, manifest file, field name)``. The store indexes them
+    whatever sources.yml says of the collection: the erasure check and subject requests look a person
+    up in the collections the map names, so one the store did not index would pass for erased.
+    """
+    found: dict[str, tuple[str, str, str, str]] = {}
+    for manifest in workspace.manifests:
+        for item in manifest.documents.get("dataset") or []:
+            if not isinstance(item, dict) or item.get("fides_key") != dataset:
+                continue
+            for entry in item.get("collections") or []:
+                if not isinstance(entry, dict) or entry.get("name") != collection:
+                    continue
+                for fld in entry.get("fields") or []:
+                    meta = fld.get("fides_meta") if isinstance(fld, dict) else None
+                    kind = _IDENTITY_KINDS.get(meta.get("identity")) if isinstance(meta, dict) else None
+                    if kind and isinstance(fld.get("name"), str):
+                        column = snake(fld["name"])
+                        found.setdefault(column, (column, kind, manifest.relpath, fld["name"]))
+    return tuple(found.values())
 
 
 def key_column(workspace: "Workspace | str | Path", dataset: str, collection: str) -> str | None:
@@ -265,6 +301,20 @@ def standard_format(product: str, collection: str, source: CollectionSource, key
         known = ", ".join(sorted((_formats().get(product) or {}).get("collections") or {}))
         raise BadInput(SOURCES_FILE, f"{key}.standard", f"{product} has no standard collection {source.standard!r}",
                        f"its standard collections: {known}")
+    mbox = source.format == "mbox" or (source.format is None and (source.file or "").lower().endswith(".mbox"))
+    if not fmt.headers and product != "generic" and not source.key and not mbox:
+        # a renamed standard collection (leads_2024) would be read as free text: no key, no dates, no
+        # identifiers indexed, so a person held in it would pass for erased. Say what it is instead.
+        # (An mbox has one shape whatever its name: sent, privacy_inbox.)
+        import difflib
+
+        known = sorted((_formats().get(product) or {}).get("collections") or {})
+        close = difflib.get_close_matches(collection, known, n=1, cutoff=0.5) or \
+            [k for k in known if k in collection or collection in k][:1]
+        raise BadInput(SOURCES_FILE, key, f"{product} has no standard collection {collection!r}, so its shape is unknown",
+                       (f"add standard: {close[0]} if it is {product}'s {close[0]} export under another name; "
+                        if close else f"add standard: <one of {', '.join(known)}> if it is one of them under another name; ")
+                       + "for an export of your own, give its key: and identifiers:")
     if product == "generic" and source.role:
         ref_product, ref_collection = reference_format(source.role, SOURCES_FILE, f"{key}.role")
         fmt = dataclasses.replace(collection_format(ref_product, ref_collection), product=product, name=collection,
@@ -313,8 +363,13 @@ def read_collection(
     yield from read_resolved(src, chunksize, identifiers)
 
 
-def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE, identifiers: bool = True) -> Iterator["pd.DataFrame"]:
-    """Stream an already resolved source (the store uses this to avoid resolving twice)."""
+def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE, identifiers: bool = True,
+                  skip_bad: bool = False) -> Iterator["pd.DataFrame"]:
+    """Stream an already resolved source (the store uses this to avoid resolving twice).
+
+    ``skip_bad``: a message of an mbox that cannot be read is left out, and said in the frames'
+    ``attrs["skipped"]``, instead of making the whole mailbox unreadable (the store stages so).
+    """
     kind = src.kind
     if kind == "sql":
         from datamap.sources.sql import read_table
@@ -323,7 +378,7 @@ def read_resolved(src: ResolvedSource, chunksize: int = DEFAULT_CHUNKSIZE, ident
     elif kind == "mbox":
         from datamap.sources.mail import read_mbox
 
-        yield from read_mbox(src, chunksize)
+        yield from read_mbox(src, chunksize, skip_bad)
         return
     else:
         from datamap.sources.exports import read_export
@@ -395,14 +450,21 @@ def map_headers(headers: list[str], src: ResolvedSource, where: str) -> list[str
         if stored_column(src.source, header) not in columns:
             raise BadInput(SOURCES_FILE, f"{src.config_key}.{option}",
                            f"names {header!r}, a header {where} does not have",
-                           f"its headers: {', '.join(h for h in cleaned if h)}")
+                           f"its headers: {', '.join(_header_text(h) for h in cleaned if h)}")
     seen: dict[str, str] = {}
     for header, column in zip(mapped, columns):
         if not header:
             raise BadInput(where, None, "a column has an empty header")
-        if column in seen:
-            raise BadInput(where, None, f"headers {seen[column]!r} and {header!r} give the same column {column!r}")
+        if column in seen:  # a file without a header row has values here: never quote one that may identify someone
+            raise BadInput(where, None, f"headers {shown_value(seen[column])} and {shown_value(header)} give the same "
+                           f"column {shown_value(column)}")
         seen[column] = header
+    for column, _kind, manifest, name in src.declared:
+        if column not in columns:
+            raise BadInput(manifest, f"dataset {src.dataset} collection {src.collection} field {name}",
+                           f"is marked fides_meta.identity, but {where} has no column {column!r}: nobody could be "
+                           "found by it", "name the field after the column that holds it; its columns: "
+                           + ", ".join(_header_text(c) for c in columns))
     return columns
 
 
@@ -462,6 +524,45 @@ def _as_text(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+# --- quoting a value in an error line ------------------------------------------------------------
+
+PERSONAL_KINDS = frozenset({"email", "phone", "iban", "name", "customer_number"})  # identify a person
+_DATE_SHAPE = re.compile(r"\d{1,4}([-/.])\d{1,2}\1\d{1,4}(?:[ T]\d{1,2}(?::\d{1,2}){1,2}(?:\.\d+)?\s*(?:[AaPp][Mm])?)?")
+_SHOWN = 40
+
+
+def shown_value(value: Any, kind: str | None = None) -> str:
+    """A cell value as an error line (stderr, checks.json, run.json) may quote it.
+
+    As it is (``'24/11/2026 09:15'``), unless the column holds identifiers (``kind``) or the value
+    reads as an e-mail address, a phone number or an IBAN, as when columns shift: then only its shape,
+    ``<masked +99999999999>``, enough to see what kind of value sits where it should not.
+    """
+    text = _as_text(value)
+    if kind in PERSONAL_KINDS or _looks_personal(text):
+        shape = "".join("9" if c.isdigit() else "x" if c.isalpha() else c for c in text[:_SHOWN])
+        return f"<masked {shape}{'…' if len(text) > _SHOWN else ''}>"
+    return repr(value)
+
+
+def _looks_personal(text: str) -> bool:
+    """An e-mail address, or a phone number or IBAN (nine digits or more), that is not shaped as a date."""
+    if "@" in text:
+        return True
+    if sum(c.isdigit() for c in text) < 9 or _DATE_SHAPE.fullmatch(text.strip()):
+        return False
+    return bool(identity.normalise_phone(text) or identity.normalise_iban(text))
+
+
+def _header_text(header: str) -> str:
+    """A header for an error line: as it is, masked when it reads as an identifier (a file without header row)."""
+    return header if not _looks_personal(header) else shown_value(header)
+
+
+def _kind(src: "ResolvedSource", column: str) -> str | None:
+    return src.fmt.identifier_columns().get(column)
 
 
 _TRUE = {"true", "1", "ja", "yes", "y", "waar", "j"}
@@ -543,14 +644,15 @@ def shape(frame: "pd.DataFrame", src: ResolvedSource, where: str, identifiers: b
         if bad.any():
             i = bad[bad].index[0]
             raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
-                           f"date {values[i]!r} does not match the date format {fmt!r}",
+                           f"date {shown_value(values[i], _kind(src, column))} does not match the date format {fmt!r}",
                            f"set date_format in sources.yml {src.config_key}")
         if src.latest is not None and _header(src, column) not in src.fmt.future_dates:
             late = parsed >= pd.Timestamp(src.latest + dt.timedelta(days=1))  # any time on a later day
             if late.any():
                 i = late[late].index[0]
                 raise BadInput(where, f"row {_row_of(frame, i)}, column {_header(src, column)}",
-                               f"date {values[i]!r} lies in the future (after {src.latest.isoformat()})",
+                               f"date {shown_value(values[i], _kind(src, column))} lies in the future "
+                               f"(after {src.latest.isoformat()})",
                                "a record cannot be dated after the audit; check the export's date_format")
         frame[column] = _iso_text(parsed, kind == "date")
     for header in src.fmt.booleans:
@@ -629,7 +731,8 @@ def _booleans(frame: "pd.DataFrame", column: str, src: ResolvedSource, where: st
             out.append(parse_bool(value))
         except ValueError:
             raise BadInput(where, f"row {_row_of(frame, index)}, column {_header(src, column)}",
-                           f"{value!r} is not a boolean", "use true/false, 1/0, Ja/Nee or yes/no") from None
+                           f"{shown_value(value, _kind(src, column))} is not a boolean",
+                           "use true/false, 1/0, Ja/Nee or yes/no") from None
     return pd.Series(out, index=frame.index, dtype="Int64")
 
 

@@ -39,8 +39,8 @@ def detect_encoding(path: Path) -> str:
     return "utf-8"
 
 
-def undecodable(path: Path, encoding: str) -> str | None:
-    """Decode the whole file block by block; say where it fails, with the byte's position in the file."""
+def undecodable(path: Path, encoding: str) -> tuple[int, str] | None:
+    """Decode the whole file block by block; say where it fails: the line, and the byte's position in the file."""
     decoder = codecs.getincrementaldecoder(encoding)()
     offset = 0
     with path.open("rb") as handle:
@@ -49,14 +49,46 @@ def undecodable(path: Path, encoding: str) -> str | None:
                 decoder.decode(block)
             except UnicodeDecodeError as exc:
                 position = offset - (len(exc.object) - len(block)) + exc.start  # the decoder may hold earlier bytes
-                return (f"'{exc.encoding}' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
+                return (line_of(path, position),
+                        f"'{exc.encoding}' codec can't decode byte 0x{exc.object[exc.start]:02x} in position "
                         f"{position}: {exc.reason}")
             offset += len(block)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            return f"'{exc.encoding}' codec can't decode the last bytes of the file: {exc.reason}"
+            return (line_of(path, max(0, offset - 1)),
+                    f"'{exc.encoding}' codec can't decode the last bytes of the file: {exc.reason}")
     return None
+
+
+def line_of(path: Path, position: int) -> int:
+    """The 1-based line of the file that holds the byte at ``position`` (line breaks counted as bytes)."""
+    lines, offset = 1, 0
+    with path.open("rb") as handle:
+        while offset < position:
+            block = handle.read(min(_BLOCK, position - offset))
+            if not block:
+                break
+            lines += block.count(b"\n")
+            offset += len(block)
+    return lines
+
+
+def nul_byte(path: Path) -> int | None:
+    """The position of the first NUL byte of the file, or None (text in an 8-bit encoding holds none)."""
+    offset = 0
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(_BLOCK), b""):
+            found = block.find(b"\0")
+            if found != -1:
+                return offset + found
+            offset += len(block)
+    return None
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(3) == codecs.BOM_UTF8
 
 
 def first_line(path: Path, encoding: str) -> str:
@@ -93,13 +125,24 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
         encoding = detect_encoding(path) if src.source.encoding == "auto" else codecs.lookup(src.source.encoding).name
     except LookupError as exc:
         raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {exc}") from None
-    problem = undecodable(path, encoding) if src.source.encoding != "auto" else None  # the declaration wins: say so
+    if encoding == "utf-8" and _starts_with_bom(path):  # declared utf-8, saved with a BOM: not part of the first header
+        encoding = "utf-8-sig"
+    if not encoding.startswith(("utf-16", "utf-32")) and (nul := nul_byte(path)) is not None:
+        # pandas keeps a NUL inside the value: 'jan@example.nl\0' would be another address to every lookup
+        raise BadInput(where, f"line {line_of(path, nul)}", f"holds a NUL byte (0x00) at byte {nul}: not a text export",
+                       "export it again, or remove the NUL bytes")
+    # the declaration wins: say so; a cp1252 guess is checked too (five of its bytes stand for no character)
+    problem = undecodable(path, encoding) if src.source.encoding != "auto" or encoding == "cp1252" else None
     if problem:
-        raise BadInput(where, None, f"cannot read the file as {src.source.encoding}: {problem}")
+        line_number, reason = problem
+        raise BadInput(where, f"line {line_number}",
+                       f"cannot read the file as {src.source.encoding if src.source.encoding != 'auto' else encoding}: "
+                       f"{reason}")
     try:
         line = first_line(path, encoding)
-    except UnicodeDecodeError as exc:  # bytes that are neither UTF-8 nor cp1252
-        raise BadInput(where, "line 1", f"not text in {encoding}: {exc.reason} at byte {exc.start}") from None
+    except UnicodeDecodeError as exc:  # not expected after the checks above: still say where
+        found = undecodable(path, encoding)
+        raise BadInput(where, f"line {found[0] if found else 1}", f"not text in {encoding}: {exc.reason}") from None
     if not line.strip():
         raise BadInput(where, None, "no header row (the file is empty)")
     delimiter = detect_delimiter(line, path.suffix.lower()) if src.source.delimiter == "auto" else _delimiter(src.source.delimiter)
@@ -125,7 +168,11 @@ def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> 
             chunk.insert(0, "_row", range(offset + 1, offset + len(chunk) + 1))
             offset += len(chunk)
             yield chunk, where
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        found = undecodable(path, encoding)
+        raise BadInput(where, f"line {found[0]}" if found else (f"after row {offset}" if offset else None),
+                       f"not text in {encoding}: {found[1] if found else exc.reason}") from None
+    except (pd.errors.ParserError, ValueError) as exc:
         raise BadInput(where, f"after row {offset}" if offset else None,
                        f"cannot parse the CSV: {str(exc).strip().splitlines()[-1]}") from None
     finally:
@@ -174,7 +221,11 @@ def _read_xlsx(path: Path, where: str, src: "ResolvedSource", chunksize: int) ->
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
         raise BadInput(where, None, f"not a readable XLSX workbook: {exc}") from None
     try:
-        rows = book.worksheets[0].iter_rows(values_only=True)
+        sheet = book.worksheets[0]
+        # The sheet's stored <dimension> is what the writing program claimed, not what it wrote: read
+        # read_only, openpyxl stops at it, and rows below it (or columns right of it) would vanish.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(values_only=True)
         header = next((r for r in rows if any(v not in (None, "") for v in r)), None)
         if header is None:
             raise BadInput(where, None, "no header row (the sheet is empty)")

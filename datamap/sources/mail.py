@@ -12,7 +12,6 @@ import email.policy
 import email.utils
 import functools
 import io
-import mailbox
 import re
 from datetime import datetime
 from email.message import Message
@@ -34,7 +33,12 @@ if TYPE_CHECKING:
 COLUMNS = ("message_id", "mailbox", "from_addr", "to_addrs", "cc_addrs", "date", "subject", "in_reply_to",
            "attachment_names", "attachment_types", "body_emails", "body_ibans", "body_phones")
 
+# An e-mail address: its local part, then the domain from the "@" on. Searched as one pattern, a long run
+# of local-part characters without a usable "@" is re-read from every one of its positions (a 150 KB body
+# of "x" then "@" took half a minute); emails_in() finds the same addresses in one pass (tests/adversarial).
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_LOCAL_RUN = re.compile(r"[A-Za-z0-9._%+\-]*")
+_DOMAIN_PART = re.compile(r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 _TAG = re.compile(r"<[^>]+>")
 _MSG_ID = re.compile(r"<([^<>]+)>")
@@ -51,13 +55,49 @@ def body_identifiers(text: str, region: str = identity.DEFAULT_REGION) -> dict[s
 
 def _identifiers(text: str, region: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """The work of body_identifiers, skipping each scan that cannot match (no '@', no digits)."""
-    emails = {identity.normalise_email(m) for m in _EMAIL.findall(text)} if "@" in text else set()
+    emails = {identity.normalise_email(m) for m in emails_in(text)} if "@" in text else set()
     ibans, phones = set(), set()
     if _TWO_DIGITS.search(text):
         ibans = {identity.normalise_iban(m) for m in _IBAN.findall(text)}
         phones = {identity.normalise_phone(m.raw_string, region) for m in phonenumbers.PhoneNumberMatcher(text, region)}
     return (tuple(sorted(v for v in emails if v)), tuple(sorted(v for v in ibans if v)),
             tuple(sorted(v for v in phones if v)))
+
+
+def emails_in(text: str) -> list[str]:
+    """What ``_EMAIL.findall(text)`` finds, in time linear in the text.
+
+    A match can only start in the run of local-part characters just before an "@" (the local part holds
+    no "@"), at the first position the previous match left free; the domain after that "@" decides alone
+    whether it matches. So each "@" is tried once: its run is measured backwards on the reversed text,
+    its domain forwards, and neither scan crosses another "@".
+    """
+    found: list[str] = []
+    reverse = None
+    start = 0  # where the previous match ended: the next may not begin before it
+    at = text.find("@")
+    while at != -1:
+        tail = _DOMAIN_PART.match(text, at)
+        if tail is not None:
+            if reverse is None:
+                reverse = text[::-1]
+            run = _LOCAL_RUN.match(reverse, len(text) - at).end() - (len(text) - at)
+            begin = max(start, at - run)
+            if begin < at:
+                found.append(text[begin:tail.end()])
+                start = tail.end()
+        at = text.find("@", max(at + 1, start))
+    return found
+
+
+def _untagged(text: str) -> str:
+    """HTML text with its tags as gaps: ``_TAG.sub(" ", text)``, without its quadratic case.
+
+    A "<" with no ">" after it makes the pattern read to the end of the text from every such "<";
+    after the last ">" no tag can match, so that tail is kept as it is.
+    """
+    cut = text.rfind(">") + 1
+    return _TAG.sub(" ", text[:cut]) + text[cut:] if cut else text
 
 
 _CACHED_TEXT = 4096  # mail is written from templates: short body texts come back often (the cache stays small)
@@ -207,7 +247,7 @@ def _text_of(part: Message, content_type: str) -> str:
         payload = part.get_payload(decode=True) or b""
         text = payload.decode("utf-8", "replace")
     text = text if isinstance(text, str) else ""
-    return _TAG.sub(" ", text) if content_type == "text/html" else text
+    return _untagged(text) if content_type == "text/html" else text
 
 
 def message_row(message: Message, mailbox_name: str, index: int, where: str, timezone: str) -> dict[str, object]:
@@ -224,8 +264,10 @@ def message_row(message: Message, mailbox_name: str, index: int, where: str, tim
         try:
             when = email.utils.parsedate_to_datetime(str(raw_date))
         except (TypeError, ValueError, IndexError):
+            from datamap.sources import shown_value
+
             raise BadInput(where, f"message {index}, header Date",
-                           f"date {raw_date!r} is not an RFC 2822 date") from None
+                           f"date {shown_value(raw_date)} is not an RFC 2822 date") from None
     if when.tzinfo is None:  # "-0000": the sender did not know its zone; RFC 5322 reads it as UTC
         when = when.replace(tzinfo=_UTC)
     names, types, found = [], [], {"email": set(), "iban": set(), "phone": set()}
@@ -346,32 +388,184 @@ def _read_headers(message: Message, lines: list[str], start: int, stop: int) -> 
     return index + 1
 
 
-def read_mbox(src: "ResolvedSource", chunksize: int) -> Iterator["pd.DataFrame"]:
-    """Stream the messages of every mbox file of the collection as store-shaped frames."""
-    import pandas as pd
+def read_mbox(src: "ResolvedSource", chunksize: int, skip_bad: bool = False) -> Iterator["pd.DataFrame"]:
+    """Stream the messages of every mbox file of the collection as store-shaped frames.
 
-    def factory(handle: "io.BufferedIOBase") -> Message:
-        return _parse(handle.read())
+    The files are opened read-only and read once, front to back; an attachment's content is never
+    held (:class:`_Lean`), so memory stays that of a message's headers and text.
 
+    A message that cannot be read (no date, no sender address, headers that do not parse) is
+    BadInput naming it. With ``skip_bad`` it is left out instead and the mailbox is read on: the
+    one line saying why goes into ``frame.attrs["skipped"]`` of the next frame yielded (the store
+    keeps and reports those lines; docs/workspace.md).
+    """
     yielded = False
+    skipped: list[str] = []
     for path in src.files():
         where = src.relpath(path)
         _check_mbox(path, where)
-        box = mailbox.mbox(str(path), factory=factory, create=False)
         batch: list[dict[str, object]] = []
-        try:
-            for index, message in enumerate(box, start=1):
-                batch.append(message_row(message, path.stem, index, where, src.timezone))
-                if len(batch) >= chunksize:
-                    yield _frame(batch)
-                    yielded, batch = True, []
-        finally:
-            box.close()
+        for index, data in enumerate(_mbox_messages(path), start=1):
+            try:
+                try:
+                    row = message_row(_parse(data), path.stem, index, where, src.timezone)
+                except BadInput:
+                    raise
+                except Exception as exc:  # noqa: BLE001 -- the stdlib's header parsers fail in many ways
+                    raise BadInput(where, f"message {index}", f"cannot be parsed ({type(exc).__name__})") from None
+            except BadInput as exc:
+                if not skip_bad:
+                    raise
+                skipped.append(f"{exc.line()}: message skipped")
+                continue
+            batch.append(row)
+            if len(batch) >= chunksize:
+                yield _frame(batch, skipped)
+                yielded, batch, skipped = True, [], []
         if batch:
-            yield _frame(batch)
-            yielded = True
-    if not yielded:
-        yield _frame([])
+            yield _frame(batch, skipped)
+            yielded, skipped = True, []
+    if not yielded or skipped:
+        yield _frame([], skipped)
+
+
+def _mbox_messages(path: "Path") -> Iterator[bytes]:
+    """Each message of an mbox file as the stdlib's ``mailbox.mbox`` hands it to a factory, attachments left out.
+
+    The file is opened ``rb`` (mailbox opens ``rb+``, which an immutable file refuses) and read line by
+    line. As mailbox splits: every line starting with ``From `` starts a message and is not part of it;
+    one blank line right before the next ``From `` line (or the end of the file) is not part of the message.
+    """
+    with path.open("rb") as handle:
+        lean: _Lean | None = None
+        blank = False  # a blank line held back: it ends the message if a "From " line follows
+        for line in handle:
+            if line.startswith(b"From "):
+                if lean is not None:
+                    yield lean.data()
+                lean, blank = _Lean(), False
+                continue
+            if lean is None:
+                continue  # before the first message (only blank lines: _check_mbox refused anything else)
+            if blank:
+                lean.feed(b"\n")
+                blank = False
+            if line == b"\n":
+                blank = True
+            else:
+                lean.feed(line)
+        if lean is not None:
+            yield lean.data()
+
+
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")  # the parser reads a CR without LF as a line break too
+_HEADER_BYTES = re.compile(rb"[\041-\071\073-\176]+:")  # _HEADER, on the raw line
+_BLANK = (b"\n", b"\r\n", b"\r")
+
+
+class _Lean:
+    """One message's bytes, fed line by line, kept without the payload of its attachments.
+
+    A row reads of a part only its headers, unless it is a text part and no attachment (its body is
+    scanned for identifiers). So the payload lines of every other leaf part are left out; headers,
+    boundaries, preambles, epilogues and text stay, and the parser builds the same parts from what is
+    kept (tests/adversarial). Anything unusual (a header line the parser would not read as one, a
+    boundary of an outer part inside an inner one, a multipart without boundary, a delivery status)
+    makes it keep every line from there on: never less than the row needs.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[bytes] = []
+        self.mode = "headers"  # headers | keep | drop | all
+        self.header: list[bytes] = []
+        self.default = "text/plain"
+        self.open: list[tuple["re.Pattern[bytes]", bool]] = []  # open multiparts: boundary line, is digest
+        self.closed: list["re.Pattern[bytes]"] = []
+
+    def data(self) -> bytes:
+        return b"".join(self.kept)
+
+    def feed(self, line: bytes) -> None:
+        if self.mode == "all":
+            self.kept.append(line)
+            return
+        if b"\r" in (line[:-2] if line.endswith(b"\r\n") else line):
+            for piece in _LONE_CR.split(line):
+                if piece:
+                    self._line(piece)
+        else:
+            self._line(line)
+
+    def _line(self, line: bytes) -> None:
+        if self.mode == "all":
+            self.kept.append(line)
+        elif self.mode == "headers":
+            self.kept.append(line)
+            if line in _BLANK:
+                self._entity()
+            elif line[:1] in (b" ", b"\t") and self.header or _HEADER_BYTES.match(line):
+                self.header.append(line)
+            else:
+                self.mode = "all"
+        elif not (line.startswith(b"--") and self._boundary(line)) and self.mode == "keep":
+            self.kept.append(line)
+
+    def _boundary(self, line: bytes) -> bool:
+        """Follow a boundary line of the innermost open multipart; False for a line that is none."""
+        for depth in range(len(self.open) - 1, -1, -1):
+            found = self.open[depth][0].match(line)
+            if found is None:
+                continue
+            self.kept.append(line)
+            if depth != len(self.open) - 1:
+                self.mode = "all"
+            elif found.group("end"):
+                self.closed.append(self.open.pop()[0])
+                self.mode = "keep"  # the epilogue
+            else:
+                self.mode, self.header = "headers", []
+                self.default = "message/rfc822" if self.open[-1][1] else "text/plain"
+            return True
+        if any(pattern.match(line) for pattern in self.closed):
+            self.kept.append(line)
+            self.mode = "all"
+            return True
+        return False
+
+    def _entity(self) -> None:
+        """The headers of a message or part are complete: decide what its body is."""
+        try:
+            probe = Message(policy=_POLICY)
+            probe.set_default_type(self.default)
+            field: list[str] = []
+            for raw in self.header + [b""]:
+                line = raw.decode("ascii", "surrogateescape").replace("\r\n", "\n").replace("\r", "\n")
+                if line[:1] in (" ", "\t"):
+                    field.append(line)
+                    continue
+                if field:
+                    probe.set_raw(*_POLICY.header_source_parse(field))
+                field = [line]
+            self.header = []
+            content_type = probe.get_content_type()
+            maintype = content_type.split("/")[0]
+            if maintype == "multipart":
+                boundary = probe.get_boundary()
+                if boundary is None:
+                    self.mode = "all"
+                    return
+                separator = re.escape(("--" + boundary).encode("ascii", "surrogateescape"))
+                self.open.append((re.compile(separator + rb"(?P<end>--)?[ \t]*(?:\r\n|\r|\n)?\Z"),
+                                  content_type == "multipart/digest"))
+                self.mode = "keep"  # the preamble
+            elif maintype == "message":
+                self.mode, self.default = ("all", self.default) if content_type == "message/delivery-status" \
+                    else ("headers", "text/plain")
+            else:
+                attachment = probe.get_filename() or probe.get_content_disposition() == "attachment"
+                self.mode = "drop" if attachment or maintype != "text" else "keep"
+        except Exception:  # noqa: BLE001 -- a header the parser cannot read: keep all, message_row will say
+            self.mode = "all"
 
 
 def _check_mbox(path: "Path", where: str) -> None:
@@ -382,10 +576,12 @@ def _check_mbox(path: "Path", where: str) -> None:
         raise BadInput(where, "line 1", "not an mbox file: it does not start with a 'From ' separator line")
 
 
-def _frame(rows: list[dict[str, object]]) -> "pd.DataFrame":
+def _frame(rows: list[dict[str, object]], skipped: list[str] | None = None) -> "pd.DataFrame":
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=["_row", *COLUMNS], dtype=object)
     frame["_row"] = frame["_row"].astype("int64")
     frame["from_addr__norm"] = frame["from_addr"]
+    if skipped:
+        frame.attrs["skipped"] = list(skipped)
     return frame
