@@ -6,11 +6,35 @@ import importlib.util
 import sys
 import traceback
 
+import typer
+
 from datamap.commands import app
 from datamap.errors import EXIT_CANNOT_RUN
 
 # In reading order of a privacy officer's day. Each module registers its command on ``app``.
-COMMANDS = ("demo", "map", "evaluate", "scan", "audit", "ropa", "subject", "inquiry", "notice", "all")
+COMMANDS = ("demo", "map", "evaluate", "scan", "audit", "ropa", "subject", "inquiry", "notice", "all", "constraints")
+
+
+def _show_version(show: bool) -> None:
+    """``datamap --version``: datamap's version and the software a run would record (datamap.provenance)."""
+    if not show:
+        return
+    from datamap.provenance import as_text, software
+    from datamap.report import pdf_converter
+
+    found = pdf_converter()  # the Chromium that would print the PDF report
+    record = software(chromium=found[1] if found else None)
+    typer.echo(as_text({**record, "chromium": record.get("chromium")}), nl=False)
+    raise typer.Exit()
+
+
+VERSION_HELP = "show the versions of datamap and of the software that checks, and exit"
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                          help=VERSION_HELP)) -> None:
+    pass
 
 
 def _register() -> None:

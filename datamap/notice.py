@@ -428,10 +428,13 @@ def _element(file: str, index: int, raw: Any, words: dict[str, list[str]], vocab
             raise BadInput(file, f"{where}.{name}", "expected a list of phrasings")
         return tuple(tuple(part(name, p) for p in (e if isinstance(e, list) else [e])) for e in raw_entries)
 
+    severity = str(raw.get("severity", "low"))
+    if severity not in ("critical", "high", "medium", "low"):
+        raise BadInput(file, f"{where}.severity", f"unknown severity {severity!r}", "use critical, high, medium or low")
     return Element(
         key=str(raw["key"]), rule=str(raw["rule"]), article=str(raw["article"]), what=str(raw.get("what", raw["key"])),
         required=required, present=entries("present"), triggers=entries("triggers"), quote=entries("quote"),
-        forbidden=entries("forbidden"), severity=str(raw.get("severity", "low")),
+        forbidden=entries("forbidden"), severity=severity,
         per_purpose=bool(raw.get("per_purpose", False)), unless_negated=bool(raw.get("unless_negated", False)),
         vocabulary=vocabulary,
     )

@@ -82,16 +82,6 @@ def shareable_register(workspace: Workspace | str | os.PathLike[str], audit_dir:
     return scrub_register(register_for_workspace(ws, audit_dir, lang), Pseudonymizer(load_key(ws.root)).mask)
 
 
-def inline(report: str | os.PathLike[str], height: int = 900) -> Any:
-    """Show a written report inside a notebook: an iframe of the file's own HTML, so its styles stay its own."""
-    from html import escape
-
-    from IPython.display import HTML
-
-    text = Path(report).read_text(encoding="utf-8")
-    return HTML(f'<iframe srcdoc="{escape(text, quote=True)}" style="width:100%;height:{height}px;border:1px solid #ccc"></iframe>')
-
-
 # --- the summary -----------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The command line's promises: help at once, and exit codes that never confuse a crash with findings."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -47,3 +48,42 @@ def test_an_unknown_subcommand_is_a_usage_error_with_exit_2():
 def test_a_missing_workspace_is_one_line_and_exit_2(args, line, capsys):
     assert cli.main(args) == 2
     assert capsys.readouterr().err.strip().splitlines() == [line]
+
+
+def help_of(args: list[str], capsys) -> str:
+    assert cli.main([*args, "--help"]) == 0
+    return capsys.readouterr().out
+
+
+def test_help_shows_on_off_flags_as_flags_not_as_bool_values(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    for args in ([], ["audit"], ["all"], ["subject"], ["demo"]):
+        text = help_of(args, capsys)
+        assert "<bool>" not in text, args
+    assert "--report   " in help_of(["audit"], capsys)
+
+
+def test_usage_names_the_arguments_in_capitals(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    assert re.search(r" audit \[OPTIONS\] WORKSPACE *$", help_of(["audit"], capsys), re.M)
+    assert re.search(r" map \[OPTIONS\] WORKSPACE \[QUERY\] \[ARG\] *$", help_of(["map"], capsys), re.M)
+    assert "{workspace}" not in help_of(["scan"], capsys)
+
+
+@pytest.mark.parametrize("typed, suggested", [
+    ("invetory", "'ropa' (the register of processing activities, Art. 30)"),
+    ("audti", "'audit'"),
+    ("dsar", "'subject'"),
+    ("discovery", "'scan'"),
+])
+def test_a_misspelt_or_guessed_command_gets_a_suggestion_and_exit_2(typed, suggested, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli.main([typed]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"No such command '{typed}'. Did you mean {suggested}" in err
+
+
+def test_a_command_nothing_resembles_lists_the_commands(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    assert cli.main(["xyzzy"]) == 2
+    assert "The commands are demo, map" in " ".join(capsys.readouterr().err.split())

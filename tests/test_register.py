@@ -215,8 +215,8 @@ def test_ropa_command_writes_the_register_and_prints_the_coverage(tmp_path, caps
                  "--audit", str(tmp_path / "audit")])
     printed = capsys.readouterr().out
     assert code == 0
-    assert "| **Totaal** | 42 | 168 |" in printed
-    assert "Verwerkingsactiviteiten: 4 · Ontbrekend: 1 · Auditrun: 20261124T090000Z" in printed
+    assert printed.splitlines()[0] == "Verwerkingsactiviteiten: 4 · Ontbrekend: 1 · Auditrun: 20261124T090000Z"
+    assert "Beantwoord: " in printed and "| **Totaal**" not in printed  # a summary; the coverage table is in the file
     assert (tmp_path / "out" / "ropa-nl.md").read_text(encoding="utf-8").startswith("# Verwerkingsregister")
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import sqlite3
 
 import pytest
 import yaml
 
+from fixtures_store import build_store
+
 from datamap import subject as subject_module
-from datamap.identity import name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name, normalise_phone
 from datamap.subject import Subject, build_export, find, match_table, read_map, validate_export
 from datamap.workspace import load_workspace
 
@@ -67,9 +67,6 @@ TABLES = {
 KINDS = {"email": "email", "email_id": "email", "from_addr": "email", "to_addrs": "email", "phone": "phone", "mobile": "phone",
          "iban": "iban", "bank_account": "iban", "customer_number": "customer_number",
          "first_name": "name", "last_name": "name", "contact_name": "name", "contact_person": "name"}
-NORMALISE = {"email": normalise_email, "phone": normalise_phone, "iban": normalise_iban,
-             "customer_number": normalise_customer_number, "name": normalise_name}
-
 
 def _collection(name: str, key: str, columns: list[str]) -> dict:
     return {"name": name, "fields": [{"name": c, "fides_meta": {"primary_key": True}} if c == key else {"name": c, "data_categories": ["user.contact"]}
@@ -100,31 +97,9 @@ def estate(tmp_path_factory):
             {"key": "service", "text": "onze dienstverlening", "data_uses": ["essential.service"], "legal_basis": "Contract"}]},
         "retention": [], "access": {"roles": {"sales": []}}, "recipients": {"own_domains": ["apora.nl"]},
         "requests": {"privacy_mailbox": "privacy@apora.nl"}}))
-    db = root / "store.sqlite"
-    con = sqlite3.connect(db)
-    con.execute("CREATE TABLE _provenance(tbl, dataset, collection, source, sha256, url, rows, read_at)")
-    con.execute("CREATE TABLE identifiers(tbl, record_key, kind, value)")
-    con.execute("CREATE TABLE name_words(word, tbl, record_key)")
-    for table, (dataset, collection, columns, rows) in TABLES.items():
-        con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
-        con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)",
-                    (table, dataset, collection, f"exports/{dataset}/{collection}.csv", "x", None, len(rows), "2026-11-24"))
-        for n, row in enumerate(rows, start=1):
-            con.execute(f'INSERT INTO "{table}" VALUES ({", ".join("?" * (len(columns) + 1))})', (*row, n))
-            for column, value in zip(columns, row):
-                kind = KINDS.get(column)
-                norm = NORMALISE[kind](value) if kind and value else None
-                if norm:
-                    con.execute("INSERT INTO identifiers VALUES (?,?,?,?)", (table, row[0], kind, norm))
-                    if kind == "name":
-                        con.executemany("INSERT INTO name_words VALUES (?,?,?)",
-                                        [(w, table, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
-    con.commit()
-    con.close()
-    ws = load_workspace(root)
-    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    ro.row_factory = sqlite3.Row
-    return ws, read_map(ws), ro
+    ro = build_store(root / "store.sqlite", [(t, d, c, f"exports/{d}/{c}.csv", cols, rows) for t, (d, c, cols, rows) in TABLES.items()],
+                     KINDS)
+    return load_workspace(root), read_map(load_workspace(root)), ro
 
 
 def by_record(matches):

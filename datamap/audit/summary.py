@@ -43,21 +43,38 @@ def claim_rows(run: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def promise_in_brief(text: str, width: int = 110) -> str:
+    """The claim's words up to where the catalogue starts to spell out how it is checked.
+
+    ``Only Apora employees can access personal data, and only to serve the customer: every account ...``
+    becomes ``Only Apora employees can access personal data, and only to serve the customer``.
+    """
+    text = " ".join(text.split())
+    cut = min((i for i in (text.find(m) for m in (": ", "; ")) if i > 0), default=len(text))
+    brief = text[:cut].rstrip(".")
+    return brief if len(brief) <= width else brief[:width - 1].rsplit(" ", 1)[0] + " …"
+
+
 def print_summary(run: Any, console: Any | None = None) -> None:
     """Print the claim-by-claim table, the checks that could not run, and where the results are."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = console or Console()
     table = Table(title=f"Audit of the privacy notice, as of {run.as_of.isoformat()}")
-    for column in ("claim", "section", "status", "checks", "findings"):
-        table.add_column(column)
+    table.add_column("claim", no_wrap=True)
+    table.add_column("what the notice promises", ratio=1, min_width=24)
+    table.add_column("status", no_wrap=True)
+    table.add_column("checks")
+    table.add_column("findings", justify="right")
     colour = {"passed": "green", "failed": "red", "not run": "yellow", "not applicable": "cyan", "no data check": "dim"}
     for row in claim_rows(run):
         checks = f"{row['passed']} passed, {row['failed']} failed, {row['not_run']} not run"
         if row["not_applicable"]:
             checks += f", {row['not_applicable']} not applicable"
-        table.add_row(row["claim"], row["section"], f"[{colour[row['status']]}]{row['status']}[/]", checks,
+        promise = f"{escape(promise_in_brief(row['text']))} [dim]({escape(row['section'])})[/]"
+        table.add_row(row["claim"], promise, f"[{colour[row['status']]}]{row['status']}[/]", checks,
                       str(row["findings"]))
     console.print(table)
     for check in run.checks:
@@ -66,20 +83,60 @@ def print_summary(run: Any, console: Any | None = None) -> None:
         elif check.status == "not_applicable":
             console.print(f"[cyan]not applicable[/] {check.check}: {check.reason}", markup=True, highlight=False)
     console.print(f"{len(run.findings)} finding(s): {run.out_dir / 'findings.json'}", highlight=False)
+    for line in comparison_lines(run.comparison):
+        console.print(line, highlight=False)
     console.print(f"run archived in {run.run_dir}", highlight=False)
     if run.docs_index:
         console.print(f"Data Docs: {run.docs_index}", highlight=False)
 
 
+def comparison_lines(comparison: dict[str, Any]) -> list[str]:
+    """What changed since the previous run, findings next to the software and inputs that changed (comparison.json).
+
+    A new finding that comes with an upgraded library may be the library's doing, not a new violation.
+    """
+    from datamap.provenance import describe
+
+    previous = comparison.get("previous_run")
+    if not previous:
+        return []
+    counts = {k: len(comparison.get(k) or []) for k in ("new", "resolved", "persisting")}
+    lines = [f"compared with run {previous}: {counts['new']} new, {counts['resolved']} resolved, "
+             f"{counts['persisting']} persisting finding(s)"]
+    software = comparison.get("software_changed")
+    if software is None:
+        lines.append(f"run {previous} did not record its software: whether it changed is unknown")
+    elif software:
+        others = len(comparison.get("other_packages_changed") or {})
+        lines.append(f"software changed since run {previous}: {describe(software)}"
+                     + (f" (and {others} other package(s))" if others else "")
+                     + "; a new finding may come from the change, not from the data")
+    elif comparison.get("other_packages_changed"):
+        lines.append(f"same deciding software as run {previous}; {len(comparison['other_packages_changed'])} "
+                     "other package(s) changed (comparison.json)")
+    else:
+        lines.append(f"same software as run {previous}")
+    inputs = comparison.get("inputs_changed")
+    if inputs and any(inputs.values()):
+        counts = ", ".join(f"{len(inputs[k])} {k}" for k in ("changed", "added", "removed") if inputs.get(k))
+        lines.append(f"inputs changed since run {previous}: {counts} file(s) (comparison.json lists them)")
+    elif inputs is not None:
+        lines.append(f"same inputs as run {previous}")
+    if comparison.get("as_of_changed"):
+        old, new = comparison["as_of_changed"]
+        lines.append(f"reference date changed since run {previous}: {old} -> {new}")
+    return lines
+
+
 def claim_table(run: Any) -> Any:
-    """The claim-by-claim table as a pandas DataFrame (for notebooks)."""
+    """The claim-by-claim table as a pandas DataFrame (for notebooks): the claim's words next to its status."""
     import pandas as pd
 
     rows = claim_rows(run)
     for row in rows:
         row["reasons"] = "; ".join(row["reasons"])
-    return pd.DataFrame(rows, columns=["claim", "section", "status", "passed", "failed", "not_run", "not_applicable",
-                                       "findings", "reasons", "text"]).set_index("claim")
+    return pd.DataFrame(rows, columns=["claim", "text", "section", "status", "findings", "passed", "failed", "not_run",
+                                       "not_applicable", "reasons"]).set_index("claim")
 
 
 def worst_findings(run: Any, limit: int = 12) -> Any:

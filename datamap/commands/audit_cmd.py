@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from datamap.commands import app, one_line_errors
+from datamap.commands import app, one_line_errors, working
 
 
 @app.command()
@@ -34,6 +34,11 @@ def audit(
     print_summary(run)
     if report:
         from datamap.report import write_report
+        from datamap.workbench import report_pdf, why_no_pdf
 
-        typer.echo(f"report: {write_report(workspace, run.run_dir, out / 'audit-report.html')}")
+        with working("writing the audit report (HTML, and PDF when Chromium is installed)"):
+            html = write_report(workspace, run.run_dir, out / "audit-report.html")
+        pdf = report_pdf(html)
+        typer.echo(f"report: {html}")
+        typer.echo(f"report (PDF): {pdf}" if pdf else f"report (PDF): not written: {why_no_pdf()}")
     raise typer.Exit(run.exit_code)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from datamap.commands import app, one_line_errors
+from datamap.commands import app, one_line_errors, working
 
 
 @app.command()
@@ -21,10 +21,11 @@ def inquiry(
     email: Optional[str] = typer.Option(None, "--email", help="request: the person the AP asks about"),
     request_id: Optional[str] = typer.Option(None, "--request-id", help="request: the request id in the log"),
 ) -> None:
-    """Write a cover letter to the AP (Dutch), the register extract, check results and annexes."""
+    """Write a cover letter to the AP (Dutch), the register extract, check results and annexes; exit 0 when written."""
     from datamap.inquiry import Question, build_pack
 
-    pack = build_pack(workspace, Question(topic, category, system, email, request_id), out, audit)
+    with working(f"writing the evidence pack ({topic})"):
+        pack = build_pack(workspace, Question(topic, category, system, email, request_id), out, audit)
     typer.echo(f"evidence pack ({pack.topic}, audit run {pack.run_id or 'none'}): {pack.folder}")
     for path in pack.files:
         typer.echo(f"  {path.name}")

@@ -7,7 +7,8 @@ from typing import Any, Optional
 
 import typer
 
-from datamap.commands import app, one_line_errors
+from datamap.commands import app, one_line_errors, working
+from datamap.errors import EXIT_FINDINGS, EXIT_OK
 
 QUERIES = {
     "summary": "systems, datasets and external parties (default)",
@@ -31,7 +32,7 @@ def map_command(
     as_json: bool = typer.Option(False, "--json", help="print the answer as JSON"),
     counts: Optional[Path] = typer.Option(None, "--counts", help='breach: JSON file {"dataset.collection": records}'),
 ) -> None:
-    """Validate the data map and answer one question about it."""
+    """Validate the data map and answer one question about it; exit 1 when `findings` finds any, else 0."""
     from datamap import map as datamap_map
     from datamap.errors import BadInput
 
@@ -59,10 +60,22 @@ def map_command(
     elif query == "draw":
         from datamap.draw import draw_all
 
-        answer = [str(p) for p in draw_all(dm, out)]
+        with working("drawing the map, then one drawing per category that flows"):
+            answer = [str(p) for p in draw_all(dm, out)]
     else:
+        if Path(out).resolve() == _manifest_folder(workspace).resolve():
+            raise BadInput(str(out), "export", "is the folder the map was read from; the export would overwrite "
+                           "its manifests", "export into another folder")
         answer = [str(p) for p in datamap_map.write_manifests(dm, out)]
     print(json.dumps(answer, indent=2, ensure_ascii=False) if as_json else datamap_map.as_text(query, answer))
+    raise typer.Exit(EXIT_FINDINGS if query == "findings" and answer else EXIT_OK)
+
+
+def _manifest_folder(path: Path) -> Path:
+    """The folder the map's manifests are read from: WORKSPACE/manifests, or a bare folder of manifests itself."""
+    if path.is_file():
+        return path.parent
+    return path / "manifests" if (path / "manifests").is_dir() else path
 
 
 def _workspace_or_folder(path: Path, needs_policy: bool) -> Any:

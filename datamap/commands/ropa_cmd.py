@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from datamap.commands import app, one_line_errors
+from datamap.commands import app, one_line_errors, working
 
 
 @app.command("ropa")
@@ -20,14 +20,15 @@ def ropa_command(
         None, "--audit", help="audit output folder (holding runs/) whose latest run verifies the register; "
                               "default: --out, then ./audit (datamap audit's default)"),
 ) -> None:
-    """Write the Art. 30 register (controller and processor), its gaps and the regulators' question coverage."""
-    from datamap.register.html import coverage_markdown
-    from datamap.register.ropa import write_register
-    from datamap.register.terms import t
+    """Write the Art. 30 register (controller and processor), its gaps and the regulators' question coverage.
 
-    path, reg = write_register(workspace, out, fmt, lang, [audit] if audit is not None else [out, Path("audit")])
-    print(coverage_markdown(reg))
-    run = reg.run_id or t("label.no_audit_run", reg.lang)
-    print(f"{t('label.activities', reg.lang)}: {len(reg.rows)} · {t('sheet.gaps', reg.lang)}: {len(reg.gaps)} · "
-          f"{t('label.audit_run', reg.lang)}: {run}")
+    Prints a short summary (gaps, and answers verified or contradicted by the latest audit run) and the file;
+    the coverage per question group is in the register. Exit 0 when written, 2 on bad input.
+    """
+    from datamap.register.ropa import summary_lines, write_register
+
+    with working(f"writing the register ({fmt}, {lang})"):
+        path, reg = write_register(workspace, out, fmt, lang, [audit] if audit is not None else [out, Path("audit")])
+    for line in summary_lines(reg):
+        print(line)
     print(path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from datamap.commands import app, one_line_errors
+from datamap.commands import app, one_line_errors, working
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK
 
 
@@ -20,7 +20,8 @@ def scan(
     """Detect personal data per column; exit 1 on undeclared personal data, 2 when a source cannot be read."""
     from datamap.discovery import scan as run_scan
 
-    result = run_scan(workspace, sample_rows=sample)
+    with working("reading a sample of every source and judging each column"):
+        result = run_scan(workspace, sample_rows=sample)
     table = result.table()
     shown = table if show_all else table[table["category"].notna() | (table["status"] == "undeclared")]
     for row in shown.itertuples(index=False):

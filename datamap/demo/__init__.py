@@ -3,6 +3,6 @@
     from datamap.demo import generate
     generate(Path("workspace/demo"), subjects=2000, seed=42)
 """
-from datamap.demo.generator import generate, planted_counts
+from datamap.demo.generator import generate, kept_files, planted_counts
 
-__all__ = ["generate", "planted_counts"]
+__all__ = ["generate", "kept_files", "planted_counts"]

@@ -4,12 +4,20 @@ The map, ``sources.yml``, ``policy.yml`` and the notice are fixed files shipped 
 ``datamap/demo/data``; the data is generated. Subjects are streamed one by one into open
 writers, the planted cases are woven in at fixed positions, and only the planted ground truth is
 kept in memory, so a million subjects need no more memory than a hundred.
+
+A folder that already holds something is refused: the README starts a company's own workspace
+from this command, and a second run must not destroy an edited ``policy.yml``. With ``force`` the
+demo is regenerated, and every file whose bytes are not what the demo last wrote there (the
+record is ``.datamap/demo-files.json``) is first moved aside as ``<name>.edited-<UTC time>``.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+import os
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Callable
@@ -23,6 +31,7 @@ from datamap.demo.writers import write_plain_csv
 from datamap.errors import BadInput
 
 DATA = Path(__file__).with_name("data")
+RECORD = ".datamap/demo-files.json"  # what the demo wrote, by sha256: a file that differs was edited
 MIN_SUBJECTS, MAX_SUBJECTS = 100, 1_000_000
 
 # Map level: planted in the shipped manifests (datamap/demo/data/manifests).
@@ -61,16 +70,49 @@ def extra_cases(subjects: int) -> int:
     return max(0, int(math.log10(subjects / 1000))) if subjects >= 1000 else 0
 
 
-def generate(out: Path, subjects: int = 2000, seed: int = 42, progress: Progress | None = None) -> Path:
+def generate(out: Path, subjects: int = 2000, seed: int = 42, progress: Progress | None = None,
+             force: bool = False) -> Path:
     """Write the demo workspace for ``subjects`` people into ``out`` and return ``out``.
 
-    The same ``subjects`` and ``seed`` give byte-identical files.
+    The same ``subjects`` and ``seed`` give byte-identical files. ``out`` must be new or empty;
+    with ``force`` the demo is written over it and the files edited there are kept
+    (:func:`kept_files` lists them).
     """
     if not MIN_SUBJECTS <= subjects <= MAX_SUBJECTS:
         raise BadInput(None, "--subjects", f"must be between {MIN_SUBJECTS:,} and {MAX_SUBJECTS:,}, got {subjects:,}")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise BadInput(str(out), None, "exists and is not a folder")
+    held = sorted((p.name for p in out.iterdir()), key=lambda n: (n.startswith("."), n)) if out.is_dir() else []
+    if held and not force:
+        shown = ", ".join(held[:4]) + (", ..." if len(held) > 4 else "")
+        raise BadInput(str(out), None, f"not an empty folder (it holds {shown}); the demo would overwrite it",
+                       "write the demo into a new folder, or pass --force: files you edited are then kept "
+                       "as NAME.edited-TIME")
+    if not held:
+        _write(out, subjects, seed, progress)
+        _record(out, _hashes(out), [])
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=f".{out.name}.demo-", dir=out.parent))  # same file system: moves are renames
+    try:
+        _write(fresh, subjects, seed, progress)
+        _merge(fresh, out)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    return out
+
+
+def kept_files(workspace: Path) -> list[Path]:
+    """The edited files the last forced regeneration of ``workspace`` moved aside (``NAME.edited-TIME``)."""
+    try:
+        kept = json.loads((Path(workspace) / RECORD).read_text(encoding="utf-8")).get("kept", [])
+    except (OSError, ValueError):
+        return []
+    return [Path(workspace) / rel for rel in kept]
+
+
+def _write(out: Path, subjects: int, seed: int, progress: Progress | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     _copy_fixed_files(out)
     estate = Estate(out, seed)
@@ -96,7 +138,48 @@ def generate(out: Path, subjects: int = 2000, seed: int = 42, progress: Progress
     _write_json(out / "expected_findings.json",
                 [p.to_dict() for p in sorted(planted, key=lambda p: (p.rule, p.system, p.record_key))])
     _write_json(out / "expected_subject.json", expected_subject)
-    return out
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    """sha256 of every file under ``folder``, by path relative to it (the workbench's .datamap aside)."""
+    from datamap.store import sha256_file
+
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".datamap" not in p.relative_to(folder).parts}
+
+
+def _record(out: Path, hashes: dict[str, str], kept: list[str]) -> None:
+    path = out / RECORD
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_json(path, {"files": hashes, "kept": kept})
+
+
+def _merge(fresh: Path, out: Path) -> None:
+    """Move the freshly written demo into ``out``; a file there the demo did not write as it is now is kept aside."""
+    try:
+        written = json.loads((out / RECORD).read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        written = {}
+    from datamap.store import sha256_file
+
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    new = _hashes(fresh)
+    kept = []
+    for rel, digest in new.items():
+        target = out / rel
+        if target.is_file():
+            current = sha256_file(target)
+            if current == digest:
+                continue
+            if written.get(rel) != current:  # edited since the demo wrote it, or never the demo's
+                aside = target.with_name(f"{target.name}.edited-{stamp}")
+                target.rename(aside)
+                kept.append(aside.relative_to(out).as_posix())
+        elif target.exists():
+            raise BadInput(str(target), None, "is a folder where the demo writes a file", "move it, then run demo again")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(fresh / rel, target)
+    _record(out, new, kept)
 
 
 def planted_counts(workspace: Path) -> dict[str, int]:

@@ -37,6 +37,34 @@ def register_for_workspace(workspace: Workspace | str | os.PathLike[str], audit_
     return build_register(load_map_input(ws), ws.policy, find_latest_run(ws, audit_dir), check_language(lang))
 
 
+def summary_lines(reg: Register, limit: int = 5) -> list[str]:
+    """A few lines for the terminal, in the register's language: how many activities, the gaps that make it
+    incomplete (each with where to fill it in), and how many answers the latest audit run verified or contradicted.
+
+    The full coverage table is the register's own (the Coverage sheet, or the section of the HTML and Markdown).
+    """
+    from datamap.register.terms import t, t_or
+
+    lang = reg.lang
+    run = reg.run_id or t("label.no_audit_run", lang)
+    lines = [f"{t('label.activities', lang)}: {len(reg.rows)} · {t('sheet.gaps', lang)}: {len(reg.gaps)} · "
+             f"{t('label.audit_run', lang)}: {run}"]
+    for gap in reg.gaps[:limit]:
+        lines.append(f"  {t('sheet.gaps', lang)}: {gap.activity} ({gap.system}): {t_or('field.' + gap.field, lang, gap.field)} "
+                     f"-> {gap.where}")
+    if len(reg.gaps) > limit:
+        lines.append(f"  {t('sheet.gaps', lang)}: +{len(reg.gaps) - limit}")
+    total = {k: sum(getattr(c, k) for c in reg.coverage) for k in ("answers", "answered", "verified", "contradicted", "missing")}
+    lines.append(f"{t('col.answered', lang)}: {total['answered']}/{total['answers']} · "
+                 f"{t('col.verified', lang)}: {total['verified']} · {t('col.contradicted', lang)}: {total['contradicted']} · "
+                 f"{t('col.missing', lang)}: {total['missing']}")
+    worst = sorted((c for c in reg.coverage if c.contradicted), key=lambda c: -c.contradicted)[:3]
+    if worst:
+        lines.append(f"  {t('col.contradicted', lang)}: " + ", ".join(
+            f"{t('group.' + c.group, lang)} {c.contradicted}" for c in worst))
+    return lines
+
+
 def register_filename(fmt: str, lang: str) -> str:
     """``ropa-en.xlsx`` / ``ropa-nl.html``: one file per format and language side by side."""
     return f"ropa-{lang}.{fmt}"

@@ -1,0 +1,41 @@
+"""A hand-built audit store for the subject-request tests: tables, provenance, identifiers, name words."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable
+
+from datamap.identity import (name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name,
+                              normalise_phone)
+
+NORMALISE = {"email": normalise_email, "phone": normalise_phone, "iban": normalise_iban,
+             "customer_number": normalise_customer_number, "name": normalise_name}
+
+
+def build_store(db: Path, tables: Iterable[tuple[str, str, str, str, list[str], list[tuple[Any, ...]]]],
+                kinds: dict[str, str]) -> sqlite3.Connection:
+    """Write ``(table, dataset, collection, source, columns, rows)`` into a store as staging would
+    (the first column is the record key; ``kinds`` says which columns are identifiers); open it read-only."""
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE _provenance(tbl, dataset, collection, source, sha256, url, rows, read_at)")
+    con.execute("CREATE TABLE identifiers(tbl, record_key, kind, value)")
+    con.execute("CREATE TABLE name_words(word, tbl, record_key)")
+    for table, dataset, collection, source, columns, rows in tables:
+        con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
+        con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)",
+                    (table, dataset, collection, source, "x", None, len(rows), "2026-11-24"))
+        for n, row in enumerate(rows, start=1):
+            con.execute(f'INSERT INTO "{table}" VALUES ({", ".join("?" * (len(columns) + 1))})', (*row, n))
+            for column, value in zip(columns, row):
+                kind = kinds.get(column)
+                norm = NORMALISE[kind](value) if kind and value else None
+                if norm:
+                    con.execute("INSERT INTO identifiers VALUES (?,?,?,?)", (table, row[0], kind, norm))
+                    if kind == "name":
+                        con.executemany("INSERT INTO name_words VALUES (?,?,?)",
+                                        [(w, table, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
+    con.commit()
+    con.close()
+    ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    ro.row_factory = sqlite3.Row
+    return ro
