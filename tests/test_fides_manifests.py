@@ -134,6 +134,18 @@ def test_cli_where_names_the_unattached_dataset(capsys):
         "  crumb_paper_forms.catering_form.signature  (user.name)"]
 
 
+def test_cli_map_findings_on_a_bare_fides_folder_gives_the_manifests_findings_and_exit_1(capsys):
+    """No policy.yml: the findings the manifests alone give, and a note naming the rules not judged."""
+    from datamap.cli import main
+
+    assert main(["map", str(FIDES), "findings", "--json"]) == 1
+    captured = capsys.readouterr()
+    import json
+
+    assert [(f["rule"], f["record_key"]) for f in json.loads(captured.out)] == [("map.dataset_unattached", "crumb_paper_forms")]
+    assert "no policy.yml" in captured.err and "notice.category_not_disclosed" in captured.err
+
+
 def test_an_unattached_dataset_is_drawn_in_a_column_of_its_own(tmp_path):
     from datamap.draw import draw_all, draw_map
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,7 +17,7 @@ QUERIES = {
     "flows": "CATEGORY: every path from collection to each recipient",
     "recipients": "who receives personal data outside the organization, on which terms",
     "breach": "SYSTEM: what a breach exposes, and whether Art. 33/34 notifications are likely due",
-    "findings": "the map-level findings (needs policy.yml)",
+    "findings": "the map-level findings (on a bare folder of manifests, those the manifests alone give)",
     "draw": "the drawings (PNG and SVG) into --out",
     "export": "the map as fideslang YAML into --out",
 }
@@ -42,7 +43,7 @@ def map_command(
         raise BadInput(None, query, "needs an argument", QUERIES[query])
     if query in ("draw", "export") and out is None:
         raise BadInput(None, query, "needs --out FOLDER")
-    ws = _workspace_or_folder(workspace, needs_policy=query == "findings")
+    ws = _workspace_or_folder(workspace)
     dm = datamap_map.load_map(ws)
     answer: Any
     if query == "summary":
@@ -56,7 +57,12 @@ def map_command(
     elif query == "breach":
         answer = datamap_map.breach_impact(dm, arg, _read_counts(counts) if counts else None)
     elif query == "findings":
-        answer = [f.to_dict() for f in datamap_map.map_findings(dm, ws.policy)]
+        if isinstance(ws, Path):  # no policy.yml: the notice's rules cannot be judged, the manifests' can
+            print("note: no policy.yml, so the rules that judge the map against the notice were not evaluated "
+                  "(purpose.undeclared_use, notice.category_not_disclosed)", file=sys.stderr)
+            answer = [f.to_dict() for f in datamap_map.manifest_findings(dm)]
+        else:
+            answer = [f.to_dict() for f in datamap_map.map_findings(dm, ws.policy)]
     elif query == "draw":
         from datamap.draw import draw_all
 
@@ -78,16 +84,11 @@ def _manifest_folder(path: Path) -> Path:
     return path / "manifests" if (path / "manifests").is_dir() else path
 
 
-def _workspace_or_folder(path: Path, needs_policy: bool) -> Any:
+def _workspace_or_folder(path: Path) -> Any:
     """A full workspace when it has policy.yml, else the folder itself (a bare manifest set)."""
-    from datamap.errors import BadInput
     from datamap.workspace import load_workspace
 
-    if (path / "policy.yml").exists() or needs_policy:
-        if needs_policy and not (path / "policy.yml").exists():
-            raise BadInput(str(path), "policy.yml", "file not found", "findings need the workspace's policy.yml")
-        return load_workspace(path)
-    return path
+    return load_workspace(path) if (path / "policy.yml").exists() else path
 
 
 def _read_counts(path: Path) -> dict[str, int]:
