@@ -89,6 +89,9 @@ def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     dm = load_map(ws)
     run = latest_run(audit_dir, ws.root) if audit_dir else None
+    if run is None:  # a pack whose every check reads 'not run' is no evidence: say so instead of writing one
+        raise BadInput(None, "--audit", "an evidence pack needs an audit run" + (f": none in {audit_dir}" if audit_dir else ""),
+                       "run datamap audit WORKSPACE --out DIR first, then give --audit DIR")
     pseudo = Pseudonymizer(load_key(ws.root))
     folder = Path(out_dir) / _folder_name(question, pseudo)
     folder.mkdir(parents=True, exist_ok=True)
@@ -143,16 +146,27 @@ def _write_register_extract(ws: Workspace, pack: Pack, audit_dir: Any, systems: 
 def _write_checks(pack: Pack, run: Any, topic: str, systems: list[str]) -> Path:
     claims = TOPIC_CLAIMS[topic]
     rows = []
-    for check in (run.checks if run else []):
+    for check in run.checks:
         if claims is not None and check.get("claim") not in claims:
+            continue
+        if topic == "breach" and not _concerns(check, run.findings, systems):
             continue
         rows.append({"run": run.run_id, "as_of": run.meta.get("as_of"), **{k: check.get(k) for k in
                      ("claim", "check", "rule", "status", "reason", "rows_examined", "findings")}})
-    if run is None:
-        rows.append({"run": "", "as_of": "", "claim": "", "check": "", "rule": "", "status": "not_run",
-                     "reason": "no audit run given (--audit DIR): the checks were not run for this pack",
-                     "rows_examined": "", "findings": ""})
     return _write_csv(pack.folder / "controles.csv", rows)
+
+
+def _concerns(check: dict[str, Any], findings: list[dict[str, Any]], systems: list[str]) -> bool:
+    """Whether a check speaks of these systems: one of them is its for_each system, or it found something
+    there, or it is about no one system and found nothing elsewhere (a breach pack holds the breached system only)."""
+    cid = str(check.get("check") or "")
+    if any(cid.endswith(f".{s}") for s in systems):
+        return True
+    where = {f.get("system") for f in findings if f.get("check") == cid}
+    if where & set(systems):
+        return True
+    per_system = cid.count(".") >= 2  # P01.non_employee_account.<system>: another system's check
+    return not per_system and not where
 
 
 def _write_provenance(ws: Workspace, pack: Pack, run: Any) -> Path:
@@ -306,7 +320,7 @@ _BUILDERS: dict[str, Callable[..., tuple[list[str], list[str]]]] = {
 
 def _requests_of(con: Any, ws: Workspace, q: Question, log: Iterable[Any]) -> list[dict[str, Any]]:
     from datamap.identity import normalise_email
-    from datamap.roles import table_of
+    from datamap.binding import table_of
 
     rows = [dict(r) for r in con.execute(f'SELECT * FROM "{table_of(ws, "request_log")}" ORDER BY received, request_id')]
     if q.request_id:

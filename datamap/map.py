@@ -18,8 +18,8 @@ Public API: ``load_map``, ``where``, ``flows``, ``external_recipients``, ``breac
 ``unattached_datasets`` (datasets no system references), ``map_findings`` and ``manifest_findings``
 (docs/rules.md "Map level"), ``evaluate_policy`` (``fides evaluate``'s matching, as the map
 findings read it), ``fides_evaluate`` (exactly ``fides evaluate``, for ``datamap evaluate``),
-``write_manifests`` / ``to_manifests`` (back to fideslang YAML), ``write_map_summary`` (one page
-plus drawings, for ``make audit``); drawings are in :mod:`datamap.draw`.
+``write_manifests`` / ``to_manifests`` (back to fideslang YAML). The drawings and the one-page
+summary (``write_map_summary``, for ``make audit``) are in :mod:`datamap.draw`.
 """
 from __future__ import annotations
 
@@ -1180,55 +1180,6 @@ def _agreement_text(agreement: bool | None) -> str:
     return "processing agreement on file" if agreement else "NO processing agreement on file"
 
 
-# --- the one-page summary ----------------------------------------------------------------------
-
-
-def write_map_summary(dm: DataMap, out_dir: str | os.PathLike[str], policy: "WorkspacePolicy | None" = None,
-                      categories: list[str] | None = None) -> Path:
-    """Write ``map.md`` (one page: systems, recipients, flows, findings) and the drawings into ``out_dir``.
-
-    The page names keys and parties only, never personal values. Returns the Markdown file's path.
-    """
-    from datamap.draw import draw_all
-
-    policy = policy or dm.policy
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    drawings = [p for p in draw_all(dm, folder, categories) if p.suffix == ".png"]
-    s = summary(dm)
-    lines = [f"# Data map: {', '.join(o.name or k for k, o in dm.organizations.items()) or ', '.join(s['organization'])}", "",
-             f"{len(s['internal_systems'])} own systems, {len(s['external_parties'])} external parties, "
-             f"{len(s['datasets'])} datasets, {len(s['personal_data_categories'])} personal data categories, "
-             f"{s['flows']} declared flows.", "", "![the data map](map.png)", "",
-             "## Own systems", "", "| system | subjects | uses | personal data categories | hosted by |", "|---|---|---|---|---|"]
-    for key in dm.internal_systems():
-        system = dm.systems[key]
-        subjects = sorted({x for d in system.privacy_declarations for x in d.data_subjects})
-        uses = sorted({d.data_use for d in system.privacy_declarations})
-        cats = [c for c in system_categories(dm, key) if is_personal(dm.taxonomy, c)]
-        lines.append(f"| {key} | {', '.join(subjects)} | {', '.join(uses)} | {len(cats)} | {(system.meta or {}).get('hosted_by') or '-'} |")
-    lines += ["", "## Who receives personal data outside the organization", "",
-              "| party | role | country | outside EEA | processing agreement | transfer basis | from | categories |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in external_recipients(dm):
-        agreement = {None: "n/a", True: "on file", False: "**none on file**"}[r["processing_agreement"]]
-        basis = ", ".join(r["transfer_basis"]) or ("**none**" if r["outside_eea"] else "-")
-        lines.append(f"| {r['party']} | {r['role']} | {r['country'] or '?'} | {'yes' if r['outside_eea'] else 'no'} | "
-                     f"{agreement} | {basis} | {', '.join(r['from'])} ({', '.join(r['via'])}) | {len(r['categories'])} |")
-    lines += ["", "## Flows", ""]
-    for (src, dst), flow in sorted(_flows(dm).items()):
-        lines.append(f"- {src} → {dst}: {', '.join(sorted(flow['categories']))}")
-    if s["unattached_datasets"]:
-        lines += ["", "## Datasets no system references", "",
-                  "The register cannot place these: add each to the dataset_references of the system that holds it.", ""]
-        lines += [f"- {k} ({dm.source_of('dataset', k)}): {sum(is_personal(dm.taxonomy, c) for c in dataset_categories(dm, k))} "
-                  "personal data categories" for k in s["unattached_datasets"]]
-    if policy is not None:
-        found = map_findings(dm, policy)
-        lines += ["", f"## Map findings ({len(found)})", ""]
-        lines += [f"- `{f.rule}` {f.system} / {f.record_key}: {f.detail}" for f in found] or ["none"]
-    lines += ["", "## Drawings per category", ""]
-    lines += [f"- [{p.stem}]({p.name})" for p in drawings if p.stem != "map"]
-    path = folder / "map.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def declared_flows(dm: DataMap) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every declared flow between two systems: ``(source, destination) -> {categories, declared_by}``."""
+    return _flows(dm)

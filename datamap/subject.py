@@ -858,7 +858,7 @@ def erasure_check(con: sqlite3.Connection, workspace: Workspace, data_map: MapVi
 
 def request_email(con: sqlite3.Connection, workspace: Workspace, request_id: str) -> str:
     """The Subject Email a logged request names (a request id that is not in the log is bad input)."""
-    from datamap.roles import table_of
+    from datamap.binding import table_of
 
     row = con.execute(f'SELECT subject_email FROM "{_ident(table_of(workspace, "request_log"))}" WHERE request_id = ?',
                       (request_id,)).fetchone()
@@ -869,7 +869,7 @@ def request_email(con: sqlite3.Connection, workspace: Workspace, request_id: str
 
 def erasure_checks(con: sqlite3.Connection, workspace: Workspace, data_map: MapView) -> list[ErasureCheck]:
     """Check every completed erasure request of the request log (the collection playing ``request_log``)."""
-    from datamap.roles import table_of
+    from datamap.binding import table_of
 
     rows = con.execute(f'SELECT request_id, subject_email FROM "{_ident(table_of(workspace, "request_log"))}" '
                        "WHERE lower(type) = 'erasure' AND completed IS NOT NULL AND completed != '' ORDER BY request_id")
@@ -919,7 +919,7 @@ def request_status(received: dt.date, completed: dt.date | None, extended: bool,
 
 def request_log(con: sqlite3.Connection, workspace: Workspace, as_of: dt.date | None = None) -> list[RequestStatus]:
     """Every logged subject request with its deadline and status."""
-    from datamap.roles import table_of
+    from datamap.binding import table_of
 
     table = table_of(workspace, "request_log")
     as_of = as_of or workspace.policy.reference_date()

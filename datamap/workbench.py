@@ -70,7 +70,8 @@ def run_everything(workspace: Workspace | str | os.PathLike[str], out: str | os.
                    progress: bool = True) -> Outputs:
     """Run every step on ``workspace`` and write the results under ``out``."""
     from datamap.audit import run_audit
-    from datamap.map import load_map, write_map_summary
+    from datamap.draw import write_map_summary
+    from datamap.map import load_map
     from datamap.register.ropa import write_register
     from datamap.report import write_report
 

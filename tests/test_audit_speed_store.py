@@ -33,7 +33,7 @@ ROLES = {"mail_messages": ("zoho_mail", "messages"), "request_log": ("governance
 
 
 def _check(check_id: str, items: list[dict[str, str]] | None = None):
-    from datamap.roles import Binding
+    from datamap.binding import Binding
 
     common: dict[str, str] = {}
     for role, (dataset, collection) in ROLES.items():

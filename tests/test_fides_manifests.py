@@ -179,7 +179,7 @@ def test_a_workspace_audit_reports_the_unattached_dataset_under_P13(tmp_path):
 
 
 def test_the_map_page_lists_the_unattached_dataset_and_its_finding(tmp_path):
-    from datamap.map import write_map_summary
+    from datamap.draw import write_map_summary
 
     page = write_map_summary(load_map(workspace_with_forms(tmp_path)), tmp_path / "map", categories=[]).read_text(encoding="utf-8")
     assert ("## Datasets no system references\n\nThe register cannot place these: add each to the dataset_references "

@@ -111,3 +111,26 @@ def test_an_incomplete_question_is_bad_input_naming_the_option(question, key, de
     with pytest.raises(BadInput) as err:
         build_pack(demo_workspace, question, tmp_path)
     assert err.value.key == key
+
+
+def test_a_pack_without_an_audit_run_is_refused_not_written_with_every_check_not_run(demo_workspace, tmp_path):
+    from datamap.cli import main
+
+    with pytest.raises(BadInput) as err:
+        build_pack(demo_workspace, Question("processors"), tmp_path / "packs")
+    assert err.value.key == "--audit" and "needs an audit run" in err.value.message
+    assert main(["inquiry", str(demo_workspace), "--topic", "processors", "--out", str(tmp_path / "cli"),
+                 "--audit", str(tmp_path / "no-run-here")]) == 2
+    assert not list((tmp_path / "cli").glob("*/brief-aan-de-AP.md"))
+
+
+def test_the_breach_pack_for_books_holds_only_books_checks(demo_workspace, audited_demo, tmp_path):
+    import csv
+
+    ws, audit = audited_demo
+    pack = build_pack(ws, Question("breach", system="zoho_books"), tmp_path, audit)
+    checks = list(csv.DictReader((pack.folder / "controles.csv").open(encoding="utf-8")))
+    ids = [c["check"] for c in checks]
+    assert "P01.non_employee_account.zoho_books" in ids
+    others = ("zoho_crm", "zoho_desk", "zoho_mail", "zoho_salesiq", "customer_portal")
+    assert not [i for i in ids if i.rsplit(".", 1)[-1] in others]

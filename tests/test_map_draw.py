@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from datamap.map import load_map, write_map_summary
+from datamap.draw import write_map_summary
+from datamap.map import load_map
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "datamap" / "demo" / "data"
 

@@ -76,7 +76,7 @@ def manifest_facts(dm: "DataMap", policy: Policy, request_logs: set[str] | froze
 
 def workspace_facts(dm: "DataMap", ws: Workspace) -> dict[str, Any]:
     """:func:`manifest_facts` for a workspace: its request log and absent collections read from sources.yml."""
-    from datamap.roles import bindings
+    from datamap.binding import bindings
     from datamap.store import table_name
 
     bind = bindings(ws)

@@ -28,7 +28,8 @@ from datamap.audit.params import missing_params, policy_value, standard_params, 
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer, load_key
-from datamap.roles import Binding, bindings, declared_absent, load_roles, system_of
+from datamap.binding import Binding, bindings, declared_absent, system_of
+from datamap.roles import load_roles
 from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 

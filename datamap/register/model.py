@@ -165,11 +165,7 @@ class Register:
         return (f"Register(lang={self.lang!r}, activities={len(self.rows)}, processor_activities={len(self.processor_rows)}, "
                 f"gaps={len(self.gaps)}, run={self.run_id!r})")
 
-    def _repr_html_(self) -> str:
-        """Show the register in a notebook (the same HTML as the report's annex)."""
-        from datamap.register.html import render_register_html
-
-        return render_register_html(self, standalone=False)
+    # In a notebook, datamap.show.register(reg) shows its gaps first and the register framed.
 
 
 @functools.lru_cache(maxsize=1)
