@@ -1,6 +1,7 @@
 """Entry point of the ``datamap`` command; the subcommands live in :mod:`datamap.commands`."""
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import sys
@@ -44,16 +45,53 @@ def _register() -> None:
             importlib.import_module(module)
 
 
+FOLDER_OPTIONS = ("--out", "--export")
+
+
+def _empty_folder_option(args: list[str]) -> str | None:
+    """The folder option given an empty value (``--out ""``, ``--out=``), which typer reads as '.'."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        name, eq, value = arg.partition("=")
+        if name in FOLDER_OPTIONS:
+            if not eq:
+                if i + 1 >= len(args):
+                    continue  # typer says the value is missing
+                value = args[i + 1]
+            if not value.strip():
+                return name
+    return None
+
+
+def _os_error_line(exc: OSError) -> str:
+    """``reports/audit: Read-only file system (...)``: the file at fault, the reason and what to do."""
+    where = ": ".join(str(f) for f in (exc.filename, exc.filename2) if f)
+    reason = exc.strerror or str(exc)
+    hint = "free some disk space" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else \
+        "check that the path exists, is the right kind (file or folder) and that you may read and write it"
+    return f"{where + ': ' if where else ''}{reason} ({hint})"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (0 fine, 1 findings, 2 bad input or could not run)."""
     _register()
+    args = sys.argv[1:] if argv is None else list(argv)
+    empty = _empty_folder_option(args)
+    if empty:
+        print(f"error: {empty}: an empty folder name would write into the current folder "
+              f"(name a folder, or '.' to mean this one)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
-        app(args=argv)
+        app(args=args)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     except KeyboardInterrupt:
         print("error: interrupted; no run was archived half-written", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:  # a read-only or full disk, a folder where a file goes: the system's word, one line
+        print(f"error: {_os_error_line(exc)}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     except Exception as exc:  # a bug, not bad input: show it, but never exit 1 ("findings")
         traceback.print_exc()

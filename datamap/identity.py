@@ -5,6 +5,7 @@ Normalised identifiers let one person match across systems (``Jan@Apora.NL `` an
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -130,21 +131,84 @@ def default_key_file(workspace_root: Path) -> Path:
     return base / "datamap" / "keys" / f"{digest}.key"
 
 
+MIN_KEY_BYTES = 16
+_MAKE_KEY_HINT = "make one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+
+
 def load_key(workspace_root: Path) -> bytes:
-    """Read the workspace's HMAC key, creating it (mode 0600) on first use.
+    """Read the workspace's HMAC key, creating it (mode 0600, written atomically) on first use.
 
     ``DATAMAP_KEY`` (hex or text) wins; then ``DATAMAP_KEY_FILE``; then a per-workspace file under
-    ``~/.config/datamap/keys``. The key is never written to any output.
+    ``~/.config/datamap/keys``. The key is never written to any output. A key shorter than
+    ``MIN_KEY_BYTES`` (an empty file left by a failed write, a one-letter variable) or a key file
+    that group or others may read is refused: every ``subj-...`` would be recomputable by anyone.
     """
-    if os.environ.get(KEY_ENV):
-        return os.environ[KEY_ENV].encode()
+    from datamap.errors import BadInput
+
+    if os.environ.get(KEY_ENV):  # an empty variable counts as unset
+        key = os.environ[KEY_ENV].encode()
+        _checked_key(key.strip(), KEY_ENV, KEY_ENV)
+        return key
     path = Path(os.environ[KEY_FILE_ENV]) if os.environ.get(KEY_FILE_ENV) else default_key_file(workspace_root)
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
+        _write_new_key(path)
+    try:
+        if path.is_dir():
+            raise BadInput(str(path), None, "the pseudonym key file is a folder", f"point {KEY_FILE_ENV} at a file")
+        mode = path.stat().st_mode
+        if mode & 0o066:
+            raise BadInput(str(path), None, f"the pseudonym key file is readable or writable by others (mode {mode & 0o777:o})",
+                           f"run: chmod 600 {path}")
+        key = path.read_bytes().strip()
+    except OSError as exc:
+        raise BadInput(str(path), None, f"cannot read the pseudonym key file: {exc.strerror or exc}",
+                       f"check its permissions or set {KEY_FILE_ENV}") from None
+    return _checked_key(key, str(path), "the key file")
+
+
+def _checked_key(key: bytes, where: str, what: str) -> bytes:
+    from datamap.errors import BadInput
+
+    if len(key) < MIN_KEY_BYTES:
+        raise BadInput(where, None, f"the pseudonym key is {len(key)} bytes, at least {MIN_KEY_BYTES} are needed "
+                       f"(a short key lets anyone recompute every subj- reference)",
+                       f"replace {what} with a long random key; {_MAKE_KEY_HINT}")
+    return key
+
+
+def _write_new_key(path: Path) -> None:
+    """Create a key file atomically: a temporary 0600 file, fsynced, then linked into place.
+
+    A write that fails (a full disk) leaves no file at all, never a short one; two runs creating the
+    key at once agree on one (``os.link`` refuses to replace a file another run linked first).
+    """
+    import tempfile
+
+    from datamap.errors import BadInput
+
+    try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(os.urandom(32).hex().encode())
-    return path.read_bytes().strip()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(os.urandom(32).hex().encode())
+                handle.flush()
+                os.fsync(handle.fileno())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another run made the key first: use theirs
+            dir_fd = os.open(path.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    except OSError as exc:
+        raise BadInput(str(path), None, f"cannot create the pseudonym key file: {exc.strerror or exc}",
+                       f"free space or set {KEY_ENV} / {KEY_FILE_ENV}") from None
 
 
 class Pseudonymizer:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from datamap.errors import BadInput
+from datamap.outputs import safe_row
 from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 
@@ -353,5 +354,5 @@ def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
         if rows:
             writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(safe_row(row) for row in rows)
     return path

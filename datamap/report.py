@@ -32,8 +32,14 @@ from datamap.workspace import Workspace, load_workspace
 
 MAX_FINDINGS_PER_CLAIM = 200
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# No network at all: the report is one file with its figures inline, so any request Chromium makes
+# is one a planted value asked for (a tracking pixel, a font) or Chromium's own chatter. Names do
+# not resolve, every http(s) request goes to a dead local proxy (so an IP address fails too).
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-pings", "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
+                  "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
 
 # Candidates for identifiers inside free text; Pseudonymizer.mask decides what really is one.
 _EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -320,9 +326,14 @@ def chromium(path: str, *args: str, timeout: int = 120) -> subprocess.CompletedP
 
 def html_to_pdf(html: Path, pdf: Path, converter: str) -> Path:
     """Print an HTML file to PDF (A4, as the page's CSS says) with headless Chromium."""
-    result = chromium(converter, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", html.resolve().as_uri())
-    if not pdf.is_file() or pdf.stat().st_size == 0:
-        raise RuntimeError(f"chromium did not print {html.name}: {result.stderr.strip()[-300:]}")
+    printing = pdf.with_name(f".{pdf.stem}.printing.pdf")  # a half-printed PDF never takes the real name
+    try:
+        result = chromium(converter, "--no-pdf-header-footer", f"--print-to-pdf={printing}", html.resolve().as_uri())
+        if not printing.is_file() or printing.stat().st_size == 0:
+            raise RuntimeError(f"chromium did not print {html.name}: {result.stderr.strip()[-300:]}")
+        printing.replace(pdf)
+    finally:
+        printing.unlink(missing_ok=True)
     return pdf
 
 
@@ -446,9 +457,14 @@ def write_report(workspace: Workspace | str | os.PathLike[str], run_dir: str | o
     target = Path(out_path)
     found = pdf_converter() if pdf else None
     html = write_text(render_report(ws, run, lang, found[1] if found else None), target)
+    pdf_path = target.with_suffix(".pdf")
+    made = False
     if found:
         try:
-            html_to_pdf(html, target.with_suffix(".pdf"), found[0])
+            html_to_pdf(html, pdf_path, found[0])
+            made = True
         except (RuntimeError, OSError, subprocess.SubprocessError):
             write_text(render_report(ws, run, lang, None), target)  # say no PDF was made
+    if not made:  # an earlier run's PDF beside this run's HTML would pass for this run's
+        pdf_path.unlink(missing_ok=True)
     return html

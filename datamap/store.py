@@ -169,7 +169,7 @@ def stage(
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     target = Path(path) if path else ws.root / DEFAULT_PATH
-    target.parent.mkdir(parents=True, exist_ok=True)
+    _private_store_file(target, own_folder=not path)
     engine = create_engine(f"sqlite:///{target}")
 
     @event.listens_for(engine, "connect")
@@ -216,12 +216,27 @@ def stage(
     return store
 
 
+def _private_store_file(target: Path, own_folder: bool) -> None:
+    """Make the store file 0600 (its folder 0700) before SQLite opens it: it holds every raw identifier.
+
+    SQLite gives its -wal and -shm files the database file's mode. ``own_folder``: the folder is
+    the workspace's ``.datamap``, ours to tighten; a folder named by the caller is only created 0700.
+    """
+    folder = target.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # exist_ok: a concurrent run may make it first
+    if own_folder:
+        folder.chmod(0o700)
+    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+    target.chmod(0o600)  # a store an older version made 0644
+
+
 @contextlib.contextmanager
 def _staging_lock(target: Path) -> Iterator[None]:
     """Hold an exclusive lock on the store while staging: two writers would fail with 'database is locked'."""
     import fcntl
 
-    with open(target.with_name(target.name + ".lock"), "a") as handle:
+    lock = os.open(target.with_name(target.name + ".lock"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

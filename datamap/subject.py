@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from datamap.errors import BadInput
+from datamap.outputs import safe_cells, safe_row
 from datamap.identity import (name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name,
                               normalise_phone)
 from datamap.workspace import retention_start
@@ -742,8 +743,8 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
 
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
+    writer.writerow(dict(zip(columns, safe_cells(columns))))  # a header from a source's column names
+    writer.writerows(safe_row(row) for row in rows)
     return buf.getvalue()
 
 
@@ -760,8 +761,13 @@ def summary(document: dict[str, Any], language: str = "nl") -> str:
     """The readable summary of an export (Art. 15(1)(a)-(h)), in Dutch or English."""
     import jinja2
 
+    import html
+
+    # Markdown passes HTML through to whoever renders it: every value (a manifest's name, a
+    # source's record) has its <, > and & escaped, so a planted <script> stays text.
     env = jinja2.Environment(loader=jinja2.PackageLoader("datamap", "templates"), autoescape=False,
-                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                             finalize=lambda value: html.escape(str(value), quote=False))
     from datamap.register.terms import t_or
 
     # the register's translation catalogue words the Art. 6 bases (fideslang's spelling is the key)

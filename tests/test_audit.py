@@ -275,7 +275,7 @@ def build(tmp_path: Path) -> dict:
 
 @pytest.fixture
 def handmade(tmp_path, monkeypatch):
-    monkeypatch.setenv("DATAMAP_KEY", "test-key")
+    monkeypatch.setenv("DATAMAP_KEY", "audit-test-key-not-secret")
     return build(tmp_path)
 
 
@@ -283,7 +283,7 @@ def handmade(tmp_path, monkeypatch):
 def handmade_run(tmp_path_factory):
     """One audit of the hand-made workspace, shared by the tests that only read its results."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DATAMAP_KEY", "test-key")
+        mp.setenv("DATAMAP_KEY", "audit-test-key-not-secret")
         h = build(tmp_path_factory.mktemp("handmade"))
         yield h, audit(h)
 

@@ -43,7 +43,7 @@ def concurrent(demo_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -
             shutil.rmtree(root, ignore_errors=True)
             ws = _copy(demo_workspace, root / "ws")
             (ws / MISSING).unlink()
-            env = clean_env(DATAMAP_KEY="fault-tests-key")
+            env = clean_env(DATAMAP_KEY="fault-tests-key-not-secret")
             procs = []
             for n in (1, 2):
                 log = open(root / f"audit{n}.log", "wb")
@@ -86,7 +86,7 @@ def test_the_report_says_which_claims_could_not_be_verified(concurrent: Path, tm
     from datamap.report import write_report
 
     run = _runs(concurrent / "out")[0]
-    os.environ.setdefault("DATAMAP_KEY", "fault-tests-key")
+    os.environ.setdefault("DATAMAP_KEY", "fault-tests-key-not-secret")
     page = write_report(concurrent / "ws", run, tmp_path / "report.html").read_text(encoding="utf-8")
     assert "not run" in page.lower() or "not_run" in page
     for claim in ("P03", "P05", "P07", "P08", "P13"):
@@ -115,7 +115,7 @@ def _start_then_stop(demo_workspace: Path, root: Path, sig: int) -> tuple[Path, 
     log = root / "audit.log"
     with open(log, "wb") as handle:
         proc = subprocess.Popen(datamap_command("audit", str(ws), "--out", str(out), "--no-progress"),
-                                env=clean_env(DATAMAP_KEY="fault-tests-key"), stdout=handle, stderr=subprocess.STDOUT)
+                                env=clean_env(DATAMAP_KEY="fault-tests-key-not-secret"), stdout=handle, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline and proc.poll() is None:
             if list((out / "runs").glob(".incomplete-*")) if (out / "runs").is_dir() else []:

@@ -22,7 +22,7 @@ from datamap.report import (
 from datamap.register.run import load_run
 from datamap.workspace import load_workspace
 
-KEY = "report-test-key"
+KEY = "report-test-key-not-secret"
 PSEUDO = Pseudonymizer(KEY.encode())
 
 # Identifiers that must never reach the report, planted where a careless check might leave them.

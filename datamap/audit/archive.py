@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from datamap.findings import Finding
+from datamap.outputs import safe_row
 from datamap.store import sha256_file
 
 FINDING_COLUMNS = ("claim", "rule", "check", "severity", "system", "dataset", "collection",
@@ -112,7 +113,7 @@ def findings_csv(findings: list[Finding]) -> str:
     for finding in findings:
         row = finding.to_dict()
         row["evidence"] = json.dumps(row["evidence"], ensure_ascii=False, sort_keys=True, default=str)
-        writer.writerow({k: row.get(k) for k in FINDING_COLUMNS})
+        writer.writerow(safe_row({k: row.get(k) for k in FINDING_COLUMNS}))
     return buf.getvalue()
 
 

@@ -24,6 +24,7 @@ from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedChe
                                      template_fields)
 from datamap.audit.evidence import row_columns, row_finding
 from datamap.audit.mapfacts import workspace_facts
+from datamap.outputs import safe_cell
 from datamap.audit.params import missing_params, policy_value, standard_params, write_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
@@ -601,16 +602,18 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
 
     inputs = input_hashes(ws, dirs)  # before staging; compared after the checks (changed_input)
+    pseudo = Pseudonymizer(load_key(ws.root))  # a refused key stops the run before minutes of staging
     staged = staged or stage_sources(ws, Path(store_path) if store_path else None, progress)
-    pseudo = Pseudonymizer(load_key(ws.root))
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
     interrupted, stop_watching = _watch_interrupts()
     try:
-        work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))
+        work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))  # mode 0700
         try:
             # The checks run on a private copy: the run's parameters never disturb a concurrent run.
+            # It holds every raw identifier, like the store: 0600 in the 0700 folder.
             store_copy = work / "store.sqlite"
+            os.close(os.open(store_copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             with sqlite3.connect(staged.path) as src, sqlite3.connect(store_copy) as dst:
                 src.backup(dst)
             with sqlite3.connect(store_copy) as db:
@@ -627,7 +630,8 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                                        "systems": {d: system_of(ws, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
-                engines["scan"].table().to_csv(tmp / "discovery.csv", index=False)
+                table = engines["scan"].table()  # column names come from the sources: formula-safe
+                table.map(safe_cell).rename(columns=safe_cell).to_csv(tmp / "discovery.csv", index=False)
             findings = with_rows(findings, store_copy, ws)
             docs = validator.build_docs()
             validator.close()

@@ -98,7 +98,7 @@ class Validator:
         batch = self._batch(self.store, table)
         suite = gx.ExpectationSuite(name=check.check_id)
         suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
-            unexpected_rows_query=query, description=f"{check.name} ({spec.rule})",
+            unexpected_rows_query=query, description=docs_text(f"{check.name} ({spec.rule})"),
             meta={"claim": check.claim, "rule": spec.rule, "severity": spec.severity}))
         suite.add_expectation(gx.expectations.ExpectTableRowCountToBeBetween(
             min_value=0, description="rows examined"))
@@ -145,7 +145,7 @@ class Validator:
             raise ValueError(f"great_expectations has no expectation {spec.expectation}")
         batch = self._batch(self.source(source_name, url), table)
         suite = gx.ExpectationSuite(name=check.check_id)
-        suite.add_expectation(cls(**kwargs, description=f"{check.name} ({spec.rule})",
+        suite.add_expectation(cls(**kwargs, description=docs_text(f"{check.name} ({spec.rule})"),
                                   meta={"claim": check.claim, "rule": spec.rule, "severity": spec.severity}))
         result = batch.validate(suite, result_format={
             "result_format": "COMPLETE", "unexpected_index_column_names": list(spec.index_columns)})
@@ -229,6 +229,14 @@ def _with_functions(engine: Any) -> None:
 
     event.listen(engine, "connect", lambda dbapi_conn, _record: register_functions(dbapi_conn))
     engine.dispose()  # connections opened before the listener must not be reused
+
+
+def docs_text(text: str) -> str:
+    """A check's name as Data Docs may show it: GE puts a description into the page as an HTML
+    string template, unescaped, so a workspace ``checks/`` file could plant ``<script>`` there."""
+    import html
+
+    return html.escape(text, quote=True)
 
 
 def _raise_on_exception(result: Any) -> None:

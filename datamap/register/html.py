@@ -51,15 +51,18 @@ def write_html(reg: Register, path: str | Path) -> Path:
     return write_text(render_register_html(reg), path)
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def _md_escape(text: object) -> str:
+    """A value for a Markdown line or table cell: HTML escaped (Markdown passes HTML through), ``|`` and newlines kept out."""
+    import html
+
+    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
 def render_markdown(reg: Register) -> str:
     """The register as Markdown: one section per activity (a 36-column table reads badly)."""
     lang = reg.lang
     out = [f"# {t('title.controller_register', lang)}", "",
-           f"{reg.organization} · {t('label.generated', lang)} {reg.generated} · "
+           f"{_md_escape(reg.organization)} · {t('label.generated', lang)} {reg.generated} · "
            f"{t('label.audit_run', lang)}: {reg.run_id or t('label.no_audit_run', lang)}", "",
            t("label.legend", lang), ""]
     sections = [(None, reg.columns, reg.rows), (t("title.processor_register", lang), reg.processor_columns, reg.processor_rows)]
@@ -67,7 +70,7 @@ def render_markdown(reg: Register) -> str:
         if title and rows:
             out += [f"# {title}", ""]
         for row in rows:
-            out += [f"## {row.activity}", "", f"| {t('col.field', lang)} | {t('col.value', lang)} | {t('col.declared', lang)} |", "|---|---|---|"]
+            out += [f"## {_md_escape(row.activity)}", "", f"| {t('col.field', lang)} | {t('col.value', lang)} | {t('col.declared', lang)} |", "|---|---|---|"]
             for name in columns:
                 cell = row.cells[name]
                 out.append(f"| {_md_escape(t('field.' + name, lang))} | {_md_escape(cell_text(cell, lang))} | "
@@ -76,7 +79,7 @@ def render_markdown(reg: Register) -> str:
     out += [f"## {t('sheet.gaps', lang)}", "", t("label.gaps_intro", lang), "",
             f"| {t('col.activity', lang)} | {t('field.system', lang)} | {t('col.field', lang)} | {t('col.where_to_fill', lang)} |",
             "|---|---|---|---|"]
-    out += [f"| {_md_escape(g.activity)} | {g.system} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |"
+    out += [f"| {_md_escape(g.activity)} | {_md_escape(g.system)} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |"
             for g in reg.gaps]
     out += ["", f"## {t('sheet.coverage', lang)}", "", coverage_markdown(reg), ""]
     return "\n".join(out)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from datamap.outputs import safe_cell, safe_cells
 from datamap.register.model import CONTRADICTED, MISSING, NOT_APPLICABLE, VERIFIED, Cell, Register, Row
 from datamap.register.terms import t
 
@@ -59,9 +60,9 @@ def _table(ws, header: list[str], rows: list[list[object]], widths: list[int]) -
     from openpyxl.styles import Alignment
     from openpyxl.utils import get_column_letter
 
-    ws.append(header)
+    ws.append(safe_cells(header))
     for r in rows:
-        ws.append(r)
+        ws.append(safe_cells(r))
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     for row in ws.iter_rows(min_row=2):
@@ -75,11 +76,11 @@ def _register_sheet(ws, reg: Register, columns: list[str], rows: list[Row]) -> N
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    ws.append([t(f"field.{c}", reg.lang) for c in columns])
+    ws.append(safe_cells(t(f"field.{c}", reg.lang) for c in columns))
     for r_index, row in enumerate(rows, start=2):
         for c_index, name in enumerate(columns, start=1):
             cell = row.cells[name]
-            xl = ws.cell(row=r_index, column=c_index, value=cell_text(cell, reg.lang))
+            xl = ws.cell(row=r_index, column=c_index, value=safe_cell(cell_text(cell, reg.lang)))
             xl.alignment = Alignment(wrap_text=True, vertical="top")
             if cell.status in FILLS and (cell.status != MISSING or cell.mandatory):
                 xl.fill = PatternFill("solid", fgColor=FILLS[cell.status])
