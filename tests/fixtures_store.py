@@ -1,9 +1,13 @@
-"""A hand-built audit store for the subject-request tests: tables, provenance, identifiers, name words."""
+"""Stores for the subject-request tests: one built by hand (tables, provenance, identifiers, name words),
+and the demo estate's with its planted person (``demo``)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterable
+
+import pytest
 
 from datamap.identity import (name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name,
                               normalise_phone)
@@ -39,3 +43,15 @@ def build_store(db: Path, tables: Iterable[tuple[str, str, str, str, list[str], 
     ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     ro.row_factory = sqlite3.Row
     return ro
+
+
+@pytest.fixture(scope="module")
+def demo(demo_workspace, tmp_path_factory):
+    """(workspace, map view, read-only store, expected_subject.json) of the shared demo estate."""
+    from datamap.subject import open_store, read_map
+    from datamap.workspace import load_workspace
+
+    ws = load_workspace(demo_workspace)
+    con = open_store(ws, path=tmp_path_factory.mktemp("store") / "store.sqlite")
+    expected = json.loads((demo_workspace / "expected_subject.json").read_text(encoding="utf-8"))
+    return ws, read_map(ws), con, expected

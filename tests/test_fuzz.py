@@ -11,11 +11,12 @@ import contextlib
 import datetime as dt
 import io
 import shutil
-import signal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+
+from fixtures_time import no_hang as bounded
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -30,16 +31,8 @@ HANG_SECONDS = 20
 @contextlib.contextmanager
 def no_hang(seconds: int = HANG_SECONDS) -> Iterator[None]:
     """Fail (instead of waiting forever) when one load takes longer than ``seconds``."""
-    def alarm(*_: Any) -> None:
-        raise TimeoutError(f"the loader hung for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.alarm(seconds)
-    try:
+    with bounded(seconds):
         yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def only_bad_input(load: Callable[[], Any]) -> None:

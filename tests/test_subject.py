@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from fixtures_store import build_store
+from fixtures_store import build_store, demo  # noqa: F401 -- demo is a fixture
 
 from datamap.errors import BadInput
 from datamap.subject import (
@@ -328,16 +328,6 @@ def test_completed_exactly_on_the_deadline_is_in_time():
 
 
 # --- on the demo estate: the planted subject, his namesake, the planted erasure leftovers --------
-
-
-@pytest.fixture(scope="module")
-def demo(demo_workspace, tmp_path_factory):
-    from datamap.subject import open_store
-
-    ws = load_workspace(demo_workspace)
-    con = open_store(ws, path=tmp_path_factory.mktemp("store") / "store.sqlite")
-    expected = json.loads((demo_workspace / "expected_subject.json").read_text(encoding="utf-8"))
-    return ws, read_map(ws), con, expected
 
 
 def planted_person(expected):

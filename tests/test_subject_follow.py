@@ -9,12 +9,11 @@ office line are shared with other people; a staff member wrote to her.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pytest
 import yaml
 
-from fixtures_store import build_store
+from fixtures_store import build_store, demo  # noqa: F401 -- demo is a fixture
 
 from datamap import subject as subject_module
 from datamap.subject import Subject, build_export, find, match_table, read_map, validate_export
@@ -195,16 +194,6 @@ def test_a_staff_members_request_does_not_take_in_the_customer_she_wrote_to(esta
 
 
 # --- on the demo estate --------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def demo(demo_workspace, tmp_path_factory):
-    from datamap.subject import open_store
-
-    ws = load_workspace(demo_workspace)
-    con = open_store(ws, path=tmp_path_factory.mktemp("store") / "store.sqlite")
-    expected = json.loads((demo_workspace / "expected_subject.json").read_text(encoding="utf-8"))
-    return ws, read_map(ws), con, expected
 
 
 def test_on_the_demo_the_company_account_behind_his_office_phone_stays_a_candidate(demo):

@@ -11,7 +11,6 @@ import mailbox
 import os
 import re
 import shutil
-import signal
 import sqlite3
 import subprocess
 import zipfile
@@ -28,20 +27,10 @@ from datamap.errors import BadInput, SourceUnavailable
 from datamap.sources import read_collection, resolve, shown_value, source_engine, source_url
 from datamap.sources import mail
 from datamap.workspace import load_workspace, read_yaml
+from fixtures_time import no_hang
 
 
-@contextlib.contextmanager
-def within(seconds: int) -> Iterator[None]:
-    """Fail instead of hanging: an attack that used to run for minutes must not stall the suite."""
-    def stop(*_: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+within = no_hang  # an attack that used to run for minutes must not stall the suite
 
 
 def frame_of(ws: Path, dataset: str, collection: str) -> pd.DataFrame:
