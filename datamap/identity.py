@@ -237,11 +237,82 @@ class Pseudonymizer:
         return None
 
     def mask(self, value: object) -> str | None:
-        """Replace a raw e-mail, phone or IBAN by its pseudonym; other text is returned as is."""
+        """Replace every raw e-mail, phone number or IBAN by its pseudonym; other text is returned as is.
+
+        A value that is one identifier (a cell) becomes its pseudonym; in free text each identifier
+        found becomes its pseudonym (see :func:`_free_text_identifiers` for what counts).
+        """
         if value is None:
             return None
         text = str(value)
-        norm = normalise_email(text) or normalise_iban(text)
-        if norm is None and re.search(r"\d{6,}", text.replace(" ", "")):
-            norm = normalise_phone(text)
-        return self.ref(norm) if norm else text
+        spans = _free_text_identifiers(text)
+        if not spans:  # a cell that is one identifier the free-text search does not take; a number that is
+            # possible but not valid counts only when the cell holds nothing else (KvK 12345678 stays)
+            norm = normalise_email(text) or normalise_iban(text)
+            if norm is None and _PHONE_ONLY.fullmatch(text) and re.search(r"\d{6,}", text.replace(" ", "")):
+                norm = normalise_phone(text)
+            return self.ref(norm) if norm else text
+        out, at = [], 0
+        for start, end, identifier in spans:
+            out.append(text[at:start])
+            out.append(self.ref(identifier) or text[start:end])
+            at = end
+        out.append(text[at:])
+        return "".join(out)
+
+
+# --- identifiers inside free text -----------------------------------------------------------------
+#
+# Every pattern below is linear on long text: each can start only where a run of its characters
+# starts (a look-behind), its repeats are possessive or bounded, and the work per candidate is
+# bounded. Phone numbers are found by phonenumbers' PhoneNumberMatcher (region NL, leniency VALID),
+# which already leaves dates (24-11-2026), time stamps (2026-11-24 10:15), amounts (1.234,56), and
+# numbers too short (INV-000123, a KvK number's 8 digits) or too long (a 19-digit Zoho record id) to
+# be a valid number. IBANs are checked by python-stdnum (country, length, structure, mod 97).
+_PHONE_ONLY = re.compile(r"[\s0-9+()./-]+")  # a cell holding digits and separators only
+_FREE_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]++@[\w-]++(?:\.[\w-]++)+")
+# Two letters, two digits, then up to 30 letters or digits with single spaces between them: an
+# IBAN written compact or in groups of four, in any case. The longest prefix stdnum accepts wins.
+_FREE_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){10,30}")
+_IBAN_MIN = 15  # the shortest IBAN (Norway); the longest is 32 (Saint Lucia), within the 34 above
+
+
+def _free_text_identifiers(text: str) -> list[tuple[int, int, str]]:
+    """The (start, end, normalised identifier) of each e-mail, IBAN and phone number in ``text``.
+
+    Spans do not overlap: where two would (an IBAN's digits read as a phone number), the one that
+    starts first and, among those, the longest is kept.
+    """
+    found: list[tuple[int, int, str]] = []
+    if "@" in text:
+        for m in _FREE_EMAIL.finditer(text):
+            norm = normalise_email(m.group(0))
+            if norm:
+                found.append((m.start(), m.end(), norm))
+    for m in _FREE_IBAN.finditer(text):
+        hit = _longest_iban(m.group(0))
+        if hit:
+            length, norm = hit
+            found.append((m.start(), m.start() + length, norm))
+    if any(ch.isdigit() for ch in text):
+        # max_tries: never stop looking early (the default gives up after 65535 candidates)
+        for match in phonenumbers.PhoneNumberMatcher(text, DEFAULT_REGION, leniency=phonenumbers.Leniency.VALID,
+                                                     max_tries=len(text) + 1):
+            e164 = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+            found.append((match.start, match.end, e164))
+    found.sort(key=lambda span: (span[0], -span[1]))
+    kept: list[tuple[int, int, str]] = []
+    for span in found:  # overlaps (an e-mail address holding digits): the earliest, longest span wins
+        if not kept or span[0] >= kept[-1][1]:
+            kept.append(span)
+    return kept
+
+
+def _longest_iban(candidate: str) -> tuple[int, str] | None:
+    """The length in ``candidate`` of the longest prefix that is a valid IBAN, and that IBAN compact."""
+    ends = [i + 1 for i, ch in enumerate(candidate) if ch != " "]
+    for count in range(len(ends), _IBAN_MIN - 1, -1):
+        compact = candidate[:ends[count - 1]].replace(" ", "").upper()
+        if _iban.is_valid(compact):
+            return ends[count - 1], compact
+    return None

@@ -55,7 +55,8 @@ def scrub(text: object, mask: Callable[[str], str | None]) -> str:
     if text is None:
         return ""
     value = str(text)
-    for pattern in (_EMAIL, _IBAN, _PHONE):
+    value = mask(value) or value  # Pseudonymizer.mask finds identifiers in free text itself
+    for pattern in (_EMAIL, _IBAN, _PHONE):  # then each candidate it may not take as part of a sentence
         value = pattern.sub(lambda m: mask(m.group(0)) or m.group(0), value)
     return value
 
