@@ -156,7 +156,7 @@ def stage(
     """Stage the sources the checks need into the audit store and return it.
 
     ``collections``: the ``(dataset, collection)`` pairs to stage (default: every one in
-    sources.yml). ``path``: the SQLite file (default ``<workspace>/.datamap/store.sqlite``); it is
+    sources.yml). ``path``: the SQLite file (default ``store.sqlite`` in ``Workspace.store_folder``: sources.yml ``store:``, else ``<workspace>/.datamap``); it is
     reused, and a table restaged only when its source changed. ``params``: extra check parameters
     added to the policy's in the ``params`` table. ``workers``: processes reading sources at once
     (default: one per core when there is enough to read, see :func:`worker_count`). ``progress``
@@ -168,8 +168,8 @@ def stage(
     from datamap.sources import collections as all_collections
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
-    target = Path(path) if path else ws.root / DEFAULT_PATH
-    _private_store_file(target, own_folder=not path)
+    target = Path(path) if path else ws.store_folder / Path(DEFAULT_PATH).name
+    _private_store_file(target, own_folder=not path and not ws.sources.store)
     engine = create_engine(f"sqlite:///{target}")
 
     @event.listens_for(engine, "connect")
@@ -223,11 +223,16 @@ def _private_store_file(target: Path, own_folder: bool) -> None:
     the workspace's ``.datamap``, ours to tighten; a folder named by the caller is only created 0700.
     """
     folder = target.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # exist_ok: a concurrent run may make it first
-    if own_folder:
-        folder.chmod(0o700)
-    os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
-    target.chmod(0o600)  # a store an older version made 0644
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # exist_ok: a concurrent run may make it first
+        if own_folder:
+            folder.chmod(0o700)
+        os.close(os.open(target, os.O_WRONLY | os.O_CREAT, 0o600))
+        target.chmod(0o600)  # a store an older version made 0644
+    except OSError as exc:  # a read-only workspace, a file named .datamap: one line saying where else it can go
+        reason = exc.strerror or type(exc).__name__
+        raise BadInput(str(folder), None, f"the audit store cannot be created here: {reason}",
+                       "put it elsewhere with --store FOLDER, or store: FOLDER in sources.yml") from None
 
 
 @contextlib.contextmanager

@@ -131,6 +131,8 @@ class SourcesConfig(_Model):
     version: Literal[1] = 1
     timezone: str = "Europe/Amsterdam"
     datasets: dict[str, DatasetSource]
+    store: str | None = Field(
+        None, description="the folder of the audit store (relative to the workspace, or absolute); default .datamap")
     absent: dict[str, str] = Field(
         default_factory=dict, description="role (datamap/checks/roles.yml) -> why the company keeps no such data")
 
@@ -259,14 +261,56 @@ class Workspace:
     policy: Policy
     manifests: list[ManifestFile] = field(default_factory=list)
 
-    def path(self, relative: str) -> Path:
-        """Resolve a workspace-relative path (absolute paths stay as they are)."""
+    def path(self, relative: str, file: str = "sources.yml", key: str | None = None) -> Path:
+        """Resolve a workspace-relative path (absolute paths stay as they are: an explicit choice).
+
+        A relative path must stay inside the workspace: one whose ``..`` or symlink leads outside it is
+        BadInput naming ``file`` and ``key`` (:func:`inside_workspace`).
+        """
         p = Path(relative)
+        return p if p.is_absolute() else inside_workspace(self.root, self.root / p, relative, file, key)
+
+    @property
+    def store_folder(self) -> Path:
+        """Where the audit store lives: sources.yml ``store:`` (or ``--store``), else ``<workspace>/.datamap``."""
+        if not self.sources.store:
+            return self.root / ".datamap"
+        p = Path(self.sources.store).expanduser()
         return p if p.is_absolute() else self.root / p
+
+    def with_store(self, folder: str | os.PathLike[str] | None) -> "Workspace":
+        """This workspace with its audit store in ``folder`` (the ``--store`` option); None: unchanged."""
+        import dataclasses
+
+        if folder is None:
+            return self
+        if not str(folder).strip():
+            raise BadInput(None, "--store", "an empty path: name the folder the audit store goes in")
+        sources = self.sources.model_copy(update={"store": str(Path(folder).expanduser().absolute())})
+        return dataclasses.replace(self, sources=sources)
 
     @property
     def notice_path(self) -> Path:
-        return self.path(self.policy.notice.file)
+        return self.path(self.policy.notice.file, "policy.yml", "notice.file")
+
+
+def inside_workspace(root: Path, path: Path, written: str, file: str = "sources.yml",
+                     key: str | None = None) -> Path:
+    """``path`` (a relative path ``written`` joined to the workspace ``root``), refused when it leads outside.
+
+    The rule (docs/workspace.md, "Paths"): a relative path names a file inside the workspace; a
+    ``..`` that climbs out of it, or a symlink that resolves outside it, is BadInput. An absolute path
+    is read where it points (callers do not pass those here).
+    """
+    base = root.resolve()
+    target = path.resolve()
+    if target == base or target.is_relative_to(base):
+        return path
+    lexical = Path(os.path.normpath(path))
+    how = ("climbs out of it with '..'" if not Path(os.path.abspath(lexical)).is_relative_to(os.path.abspath(root))
+           else f"a symlink leads outside it, to {target}")
+    raise BadInput(file, key, f"{written!r} is outside the workspace: {how}",
+                   "write an absolute path to read a file outside the workspace on purpose")
 
 
 ALIAS_ALLOWANCE = 100_000  # values aliases may add to a YAML file (beyond as many again as it writes out)

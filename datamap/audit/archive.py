@@ -13,6 +13,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,6 +55,7 @@ def new_run_folder(out_dir: Path) -> Path:
     runs = out_dir / "runs"
     runs.mkdir(parents=True, exist_ok=True)
     sweep_abandoned(runs)
+    sweep_stale_temps(out_dir)
     return Path(tempfile.mkdtemp(prefix=f"{INCOMPLETE}{os.getpid()}-", dir=runs))
 
 
@@ -75,6 +77,42 @@ def sweep_abandoned(runs: Path) -> list[Path]:
         if folder.is_dir() and pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
+    return removed
+
+
+# ``.data_docs.<pid>-xxxx``, ``.data_docs.old-<pid>-...``, ``.findings.json.<pid>-xxxx``: what
+# replace_tree and replace_file leave behind when their run is killed between two steps.
+_TEMP = re.compile(r"^\.(?P<name>data_docs|[\w-]+\.(?:json|csv|html|pdf))\.(?:old-)?(?:(?P<pid>\d+)-)?")
+LEGACY_TEMP_AGE = 24 * 3600  # a temporary without its writer's pid (older versions): swept when a day old
+
+
+def sweep_stale_temps(out_dir: Path) -> list[Path]:
+    """Remove the temporary copies (``.data_docs.*`` and the like) of runs whose process is gone.
+
+    Swept at the start of every run, as :func:`sweep_abandoned` sweeps run folders; one of a live
+    run (its writer's pid is alive) is left alone. Returns what was removed.
+    """
+    import time
+
+    removed = []
+    if not out_dir.is_dir():
+        return removed
+    for entry in out_dir.iterdir():
+        match = _TEMP.match(entry.name)
+        if not match:
+            continue
+        pid = match.group("pid")
+        try:
+            stale = not _alive(int(pid)) if pid else time.time() - entry.lstat().st_mtime > LEGACY_TEMP_AGE
+        except OSError:
+            continue
+        if not stale:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
     return removed
 
 
@@ -130,9 +168,21 @@ def compare(previous: list[dict[str, Any]] | None, current: list[Finding]) -> di
     }
 
 
-def latest_findings(out_dir: Path) -> tuple[str | None, list[dict[str, Any]] | None]:
-    """The previous run's name and findings, if there is one."""
+def latest_findings(out_dir: Path, started: str | None = None) -> tuple[str | None, list[dict[str, Any]] | None]:
+    """The previous run's name and findings, if there is one.
+
+    ``started``: this run's start stamp (:func:`run_stamp`). The previous run is then the latest one
+    that FINISHED before this one started (its run.json ``finished_utc``; a record without it counts
+    by its name, its start): with runs side by side, a run that started later, or was still running
+    when this one started, is not the one this run is compared with.
+    """
     runs = finished_runs(out_dir)
+    if started is not None:
+        def finished(run: Path) -> str:
+            record = run_record(out_dir, run.name) or {}
+            return str(record.get("finished_utc") or run.name)
+
+        runs = sorted((r for r in runs if finished(r) < started), key=lambda r: (finished(r), r.name))
     if not runs:
         return None, None
     last = runs[-1]
@@ -191,7 +241,7 @@ def input_changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[st
 
 def replace_file(src: Path, dst: Path) -> None:
     """Copy a file over another in one step (readers see the old or the new one, never half)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.{os.getpid()}-", dir=dst.parent)  # pid: sweep_stale_temps
     os.close(fd)
     shutil.copyfile(src, tmp)
     os.replace(tmp, dst)
@@ -199,7 +249,7 @@ def replace_file(src: Path, dst: Path) -> None:
 
 def replace_tree(src: Path, dst: Path) -> None:
     """Copy a folder over another: the new copy is renamed into place before the old one goes."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", dir=dst.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.{os.getpid()}-", dir=dst.parent))  # pid: sweep_stale_temps
     shutil.copytree(src, tmp, dirs_exist_ok=True)
     old = None
     if dst.exists():

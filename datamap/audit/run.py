@@ -6,6 +6,7 @@ could not run never looks like a pass, and the others still run.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import os
@@ -31,6 +32,7 @@ from datamap.findings import Finding
 from datamap.identity import Pseudonymizer, load_key
 from datamap.binding import Binding, bindings, declared_absent, system_of
 from datamap.roles import load_roles
+from datamap.sources import files_of
 from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 
@@ -163,11 +165,13 @@ def _source_files(workspace: Workspace) -> list[Path]:
     for dataset in workspace.sources.datasets.values():
         for collection in dataset.collections.values():
             if collection.file:
-                files.extend(sorted(workspace.root.glob(collection.file)) if any(c in collection.file for c in "*?[")
-                             else [workspace.path(collection.file)])
+                # the store's own resolution (absolute globs too); a file it cannot read is its source's not_run
+                with contextlib.suppress(BadInput):
+                    files.extend(files_of(workspace.root, collection.file))
         if dataset.url and dataset.url.startswith("sqlite:///"):
-            database = _sqlite_file(workspace, dataset.url)
-            files += [database, database.with_name(database.name + "-wal")]  # its log holds rows too (when there)
+            with contextlib.suppress(BadInput):
+                database = _sqlite_file(workspace, dataset.url)
+                files += [database, database.with_name(database.name + "-wal")]  # its log holds rows too (when there)
     return files
 
 
@@ -576,7 +580,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     """Verify every claim of the notice against the map and the data; archive the run under ``out_dir``.
 
     ``staged`` lets a caller pass an already staged store (tests); by default the sources are
-    staged with :mod:`datamap.store` (into ``store_path``, default ``<workspace>/.datamap/``).
+    staged with :mod:`datamap.store` (into ``store_path``, default the workspace's store folder, ``Workspace.store_folder``).
     ``catalogue_dirs`` defaults to the shipped ``checks/`` plus the workspace's own ``checks/``
     folder when it has one.
     """
@@ -641,7 +645,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         if changed is not None:
             raise changed
         findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
-        prev_name, prev = archive.latest_findings(out)
+        prev_name, prev = archive.latest_findings(out, started=stamp)  # the latest run finished before this one began
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
         result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy,
                           retention_tables={f"{i['system']}.{i['collection']}": i["table"] for i in items})

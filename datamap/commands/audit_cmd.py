@@ -17,12 +17,14 @@ def audit(
     out: Path = typer.Option(Path("audit"), "--out", help="where findings, checks, Data Docs and the run archive go"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="reference date YYYY-MM-DD (default: policy.yml as_of, else today)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress line per check"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
     report: bool = typer.Option(False, "--report", help="also write the audit report (OUT/audit-report.html, and PDF when Chromium is there)"),
 ) -> None:
     """Run the checks of checks/P01.yml ... P16.yml; exit 0 no findings, 1 findings, 2 a check could not run."""
     from datamap.audit import run_audit
     from datamap.audit.summary import print_summary
     from datamap.errors import BadInput
+    from datamap.workspace import load_workspace
 
     day = None
     if as_of:
@@ -30,7 +32,8 @@ def audit(
             day = dt.date.fromisoformat(as_of)
         except ValueError:
             raise BadInput(None, "--as-of", f"not a date like 2026-11-24: {as_of!r}") from None
-    run = run_audit(workspace, out, as_of=day, progress=progress)
+    ws = load_workspace(workspace).with_store(store)
+    run = run_audit(ws, out, as_of=day, progress=progress)
     print_summary(run)
     if report:
         from datamap.report import write_report

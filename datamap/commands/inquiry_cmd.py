@@ -20,12 +20,14 @@ def inquiry(
     system: Optional[str] = typer.Option(None, "--system", help="breach: the system breached"),
     email: Optional[str] = typer.Option(None, "--email", help="request: the person the AP asks about"),
     request_id: Optional[str] = typer.Option(None, "--request-id", help="request: the request id in the log"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
 ) -> None:
     """Write a cover letter to the AP (Dutch), the register extract, check results and annexes; exit 0 when written."""
     from datamap.inquiry import Question, build_pack
+    from datamap.workspace import load_workspace
 
     with working(f"writing the evidence pack ({topic})"):
-        pack = build_pack(workspace, Question(topic, category, system, email, request_id), out, audit)
+        pack = build_pack(load_workspace(workspace).with_store(store), Question(topic, category, system, email, request_id), out, audit)
     typer.echo(f"evidence pack ({pack.topic}, audit run {pack.run_id or 'none'}): {pack.folder}")
     for path in pack.files:
         typer.echo(f"  {path.name}")

@@ -25,6 +25,7 @@ def subject(
     erasure_check: bool = typer.Option(False, "--erasure-check", help="after an erasure: what is left, what a legal duty keeps, "
                                                                      "whom to tell; without a person: every completed erasure of the log"),
     candidates: bool = typer.Option(False, "--candidates", help="also list weak matches that are not reported as the person"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
     requests: bool = typer.Option(False, "--requests", help="print the request log with deadlines and status"),
 ) -> None:
     """Find every record of one person (matches shown by pseudonym and reason, never by value).
@@ -35,7 +36,7 @@ def subject(
     from datamap.identity import Pseudonymizer, load_key
     from datamap.workspace import load_workspace
 
-    ws = load_workspace(workspace)
+    ws = load_workspace(workspace).with_store(store)
     with working("opening the audit store (staging the sources that changed)"):
         con = sr.open_store(ws)
         dm = sr.read_map(ws)

@@ -181,23 +181,39 @@ class ResolvedSource:
         if not self.source.file:
             raise BadInput(SOURCES_FILE, self.config_key, "no file given for this collection",
                            "add file: <path relative to the workspace>")
-        pattern = self.source.file
-        full = pattern if Path(pattern).is_absolute() else str(self.root / pattern)
-        if glob.has_magic(pattern):
-            found = sorted(Path(p) for p in glob.glob(full))
-        else:
-            found = [Path(full)] if Path(full).is_file() else []
-        if not found:
-            raise SourceUnavailable(pattern, None, "file not found", f"sources.yml {self.config_key}")
-        if len(found) > 1 and self.kind != "mbox":
-            raise BadInput(pattern, None, f"matches {len(found)} files; only mbox collections may span several")
-        return found
+        return files_of(self.root, self.source.file, self.kind == "mbox", f"{self.config_key}.file")
 
     def relpath(self, path: Path) -> str:
         try:
             return str(path.relative_to(self.root))
         except ValueError:
             return str(path)
+
+
+def files_of(root: Path, pattern: str, several: bool = True, key: str | None = None) -> list[Path]:
+    """The files a sources.yml ``file:`` names: a path or glob, relative to the workspace or absolute.
+
+    A relative one must stay inside the workspace (``..`` out of it or a symlink outside is BadInput
+    naming sources.yml and ``key``); none found is SourceUnavailable. The one place the audit, scan
+    and the store resolve a collection's files.
+    """
+    from datamap.workspace import inside_workspace
+
+    absolute = Path(pattern).is_absolute()
+    full = pattern if absolute else str(root / pattern)
+    if glob.has_magic(pattern):
+        found = sorted(Path(p) for p in glob.glob(full))
+    else:
+        found = [Path(full)] if Path(full).is_file() else []
+    if not absolute:
+        if not found:
+            inside_workspace(root, root / pattern.split("*")[0].split("?")[0].split("[")[0], pattern, "sources.yml", key)
+        found = [inside_workspace(root, f, pattern, "sources.yml", key) for f in found]
+    if not found:
+        raise SourceUnavailable(pattern, None, "file not found", f"sources.yml {key.removesuffix('.file') if key else ''}".rstrip())
+    if len(found) > 1 and not several:
+        raise BadInput(pattern, None, f"matches {len(found)} files; only mbox collections may span several")
+    return found
 
 
 def as_workspace(workspace: "Workspace | str | Path") -> Workspace:

@@ -111,7 +111,10 @@ def readonly_url(raw: str, root: Path, key: str = "url") -> "URL":
         if database in ("", ":memory:") or database.startswith("file:"):
             raise BadInput("sources.yml", key, "a SQLite source must name its database file")
         path = Path(database)
-        path = path if path.is_absolute() else root / path
+        if not path.is_absolute():
+            from datamap.workspace import inside_workspace
+
+            path = inside_workspace(root, root / path, database, "sources.yml", key)
         if not path.is_file():
             raise SourceUnavailable("sources.yml", key, f"database file not found: {path}")
         # immutable=1: no locks, no -wal or -shm file (a WAL database in a read-only folder opens).
