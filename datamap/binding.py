@@ -60,7 +60,7 @@ def bindings(workspace: "Workspace") -> dict[str, list[Binding]]:
                 continue
             if role not in out:
                 reference_format(role, "sources.yml", f"datasets.{dataset}.collections.{collection}.role")
-            table = f"{dataset}__{collection}" if source.absent else table_name(workspace, dataset, collection)
+            table = table_name(workspace, dataset, collection)  # an absent collection keeps its plain name
             out[role].append(Binding(role, dataset, collection, table, system,
                                      key_column(workspace, dataset, collection) or "_row", source.absent))
     for name, role in load_roles().items():

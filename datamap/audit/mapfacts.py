@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from datamap.workspace import Policy, Workspace
 
 if TYPE_CHECKING:
+    from datamap.binding import Binding
     from datamap.map import DataMap
 
 
@@ -74,12 +75,13 @@ def manifest_facts(dm: "DataMap", policy: Policy, request_logs: set[str] | froze
     return facts
 
 
-def workspace_facts(dm: "DataMap", ws: Workspace) -> dict[str, Any]:
-    """:func:`manifest_facts` for a workspace: its request log and absent collections read from sources.yml."""
+def workspace_facts(dm: "DataMap", ws: Workspace, bind: "dict[str, list[Binding]] | None" = None) -> dict[str, Any]:
+    """:func:`manifest_facts` for a workspace: its request log (``bind``: the run's bindings, when it has them)
+    and absent collections read from sources.yml."""
     from datamap.binding import bindings
     from datamap.store import table_name
 
-    bind = bindings(ws)
+    bind = bind if bind is not None else bindings(ws)
     absent = {f"{d}__{c}" for d, cfg in ws.sources.datasets.items() for c, src in cfg.collections.items() if src.absent}
     return manifest_facts(dm, ws.policy, {b.table for b in bind["request_log"]}, absent,
                           lambda dataset, collection: table_name(ws, dataset, collection))

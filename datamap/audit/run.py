@@ -457,6 +457,7 @@ def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Findi
     from datamap.store import table_name
 
     out = []
+    where: dict[tuple[str, str], tuple[str | None, str]] = {}  # (dataset, collection) -> key column, table: once each
     con = sqlite3.connect(store)
     try:
         for f in findings:
@@ -464,8 +465,10 @@ def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Findi
             if "row" in f.evidence or dataset is None or not f.collection:
                 out.append(f)
                 continue
-            key = key_column(ws, f.dataset or "", f.collection)
-            table = table_name(ws, f.dataset or "", f.collection)
+            pair = (f.dataset or "", f.collection)
+            if pair not in where:
+                where[pair] = (key_column(ws, *pair), table_name(ws, *pair))
+            key, table = where[pair]
             if not key or not IDENTIFIER.match(key) or not IDENTIFIER.match(table):
                 out.append(f)
                 continue
@@ -599,7 +602,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     from datamap.map import load_map
 
     dm = load_map(ws)
-    params = standard_params(ws, day, workspace_facts(dm, ws))
+    params = standard_params(ws, day, workspace_facts(dm, ws, bind))
     for check in resolved:
         for name, ref in check.spec.params.items():
             if check.spec.kind == "sql":
