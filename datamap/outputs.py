@@ -1,4 +1,12 @@
-"""What every CSV and XLSX the workbench writes shares: cells a spreadsheet cannot run.
+"""What every file the workbench writes shares: written whole or not at all, from one template
+home, with cells a spreadsheet cannot run.
+
+Files: :func:`write_atomic` is the one writer. It writes beside the target and renames into place,
+so a reader (a notebook, a second run, a regulator's copy) sees the old file or the new one,
+never half. Templates: :func:`templates` is the one Jinja environment per kind of output, all
+loaded from ``datamap/templates`` inside the package (a wheel install has them too).
+
+Cells:
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is a formula to
 Excel, LibreOffice and Google Sheets (``=HYPERLINK(...)``, ``@SUM(...)``, ``-2+3+cmd|' /C calc'!A0``).
@@ -9,8 +17,12 @@ formula and stays as it is: an Art. 20 export keeps the subject's own values.
 """
 from __future__ import annotations
 
+import html
+import os
 import re
-from typing import Any, Iterable, Mapping
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(?:[.,][0-9]+)?")
@@ -35,3 +47,55 @@ def safe_row(row: Mapping[str, Any]) -> dict[str, Any]:
 def safe_cells(values: Iterable[Any]) -> list[Any]:
     """A row of cells (an XLSX row, a CSV header) through :func:`safe_cell`."""
     return [safe_cell(v) for v in values]
+
+
+def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+    """Write ``data`` to ``path`` in one step: a temporary file beside it, renamed over it.
+
+    Text is written as UTF-8 with the newlines given (no translation). The temporary name starts
+    with ``.<name>.<pid>-`` so that a crashed writer's leftovers are recognisable and swept.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> write_atomic(target, "één\\n").read_text(encoding="utf-8")
+    'één\\n'
+    """
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+TEMPLATE_KINDS = ("html", "markdown")
+
+
+def templates(kind: str = "html", filters: Mapping[str, Callable[..., Any]] | None = None, **names: Any) -> Any:
+    """A new Jinja environment for ``kind``, with ``filters`` and template-wide ``names`` added: ``html`` escapes every value and fails on an unknown
+    name; ``markdown`` escapes ``<``, ``>`` and ``&`` in every value (Markdown passes HTML through
+    to whoever renders it, so a planted ``<script>`` in a source stays text).
+
+    >>> templates("html").from_string("<b>{{ x }}</b>").render(x="<i>")
+    '<b>&lt;i&gt;</b>'
+    >>> templates("markdown").from_string("**{{ x }}**").render(x="<i>")
+    '**&lt;i&gt;**'
+    """
+    import jinja2
+
+    common: dict[str, Any] = dict(loader=jinja2.PackageLoader("datamap", "templates"), trim_blocks=True,
+                                  lstrip_blocks=True, keep_trailing_newline=True)
+    if kind == "html":
+        env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, **common)
+    elif kind == "markdown":
+        escape: Callable[[Any], str] = lambda value: html.escape(str(value), quote=False)
+        env = jinja2.Environment(autoescape=False, finalize=escape, **common)
+    else:
+        raise ValueError(f"unknown template kind {kind!r}: choose one of {', '.join(TEMPLATE_KINDS)}")
+    env.filters.update(filters or {})
+    env.globals.update(names)
+    return env
