@@ -27,7 +27,10 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import yaml
 
 from datamap.errors import BadInput
 from datamap.findings import Finding
@@ -84,47 +87,25 @@ class NameHint:
     needs_content: bool = False  # a weak hint ("owner", "by") only counts when the content agrees
 
 
-def _hint(pattern: str, category: str, confidence: float, needs_content: bool = False) -> NameHint:
-    return NameHint(re.compile(pattern), category, confidence, needs_content)
+HINTS_FILE = Path(__file__).resolve().parent / "checks" / "discovery.yml"
 
 
-# Order matters: the first hint that matches a column name wins (e-mail before address, ...).
-NAME_HINTS = (
-    _hint(r"(^|_)(bsn|burgerservicenummer|sofi_?nummer|social_security|ssn)($|_)", BSN, 0.9),
-    _hint(r"(^|_)(iban|rekening_?nummer|rekeningnr|bank_?account|bankrekening|account_number)($|_)", IBAN, 0.9),
-    _hint(r"(^|_)(kvk|kvk_?nummer|kamer_van_koophandel|coc_?number|chamber_of_commerce)($|_)", KVK, 0.85),
-    _hint(r"(^|_)(btw|btw_?nummer|vat|vat_?number|vat_?id)($|_)", BTW, 0.85),
-    _hint(r"(^|_)(e_?mail|emailid|mail_?adres|mailadres|email_?address)($|_|s$)", EMAIL, 0.85),
-    _hint(r"(^|_)(from|to|cc|bcc|sender|recipient|afzender|ontvanger)_?(addr|addrs|address|addresses|adres)($|_)", EMAIL, 0.85),
-    _hint(r"(^|_)(telefoon|telefoonnummer|tel|phone|mobile|mobiel|gsm|cell|fax|phone_?number)($|_|s$)", PHONE, 0.85),
-    _hint(r"(^|_)(ip|ip_?address|ip_?adres|ipv4|ipv6)($|_)", IP, 0.9),
-    _hint(r"(^|_)(postcode|post_?code|zip|zip_?code|postal_?code|billing_code|mailing_zip)($|_)", POSTCODE, 0.85),
-    _hint(r"(^|_)(geboortedatum|geboorte_?datum|birth_?date|date_of_birth|dob|birthday|verjaardag)($|_)", BIRTH, 0.9),
-    _hint(r"(^|_)(password|wachtwoord|passwd|pwd|pass_?hash|password_?hash|wachtwoord_?hash)($|_)", PASSWORD, 0.9),
-    _hint(r"(^|_)(klantnummer|klant_?nr|customer_?number|customer_?no|debiteur_?nummer|cf_customer_number)($|_)",
-          CUSTOMER_NUMBER, 0.85),
-    _hint(r"(^|_)(social|social_?handle|twitter|facebook|instagram|linkedin)($|_)", SOCIAL, 0.85),
-    _hint(r"(^|_)(straat|street|adres|address|huisnummer|billing_address|mailing_street)($|_)", STREET, 0.85),
-    _hint(r"(^|_)(woonplaats|plaats|stad|city|town)($|_)", CITY, 0.8),
-    _hint(r"(^|_)(land|country)($|_)", COUNTRY, 0.8),
-    _hint(r"(^|_)(voornaam|first_?name|given_?name|roepnaam)($|_)", FIRST, 0.9),
-    _hint(r"(^|_)(achternaam|last_?name|surname|family_?name|tussenvoegsel)($|_)", LAST, 0.9),
-    _hint(r"(^|_)(naam|name|full_?name|volledige_?naam|contact_?name|contact_?person|contactpersoon|customer_?name|"
-          r"display_?name|klantnaam)($|_)", NAME, 0.85),
-    _hint(r"(^|_)(owner|eigenaar|by|reviewer|agent|medewerker|behandelaar|assignee)($|_)", NAME, 0.85, needs_content=True),
-)
-# Names that look like a hint but are not about a person (an account's company, an opt-out flag).
-NOT_PERSONAL_NAMES = re.compile(
-    r"(^|_)(account_name|company|company_name|bedrijf|bedrijfsnaam|organisation|organization|deal_name|campaign_name|"
-    r"product_name|file_?name|attachment_names?|department|opt_out|optout|message_id|in_reply_to|references|"
-    r"user_?name|host_?name|domain|website)($|_)")
+@functools.lru_cache(maxsize=1)
+def _hints() -> tuple[tuple[NameHint, ...], re.Pattern[str], frozenset[str]]:
+    """The name hints of ``checks/discovery.yml`` (data an auditor edits), in their order."""
+    doc = yaml.safe_load(HINTS_FILE.read_text(encoding="utf-8"))
+    hints = tuple(NameHint(re.compile(h["pattern"]), h["category"], float(h["confidence"]), bool(h.get("needs_content", False)))
+                  for h in doc["name_hints"])
+    other = doc["not_personal_names"]
+    return hints, re.compile(other["pattern"]), frozenset(other["overrides"])
 
 
 def name_hint(column: str) -> NameHint | None:
     """The first name-based hint a column name matches, unless the name says it is about something else."""
-    for hint in NAME_HINTS:
+    hints, not_personal, overrides = _hints()
+    for hint in hints:
         if hint.pattern.search(column):
-            if NOT_PERSONAL_NAMES.search(column) and hint.category in (NAME, EMAIL, STREET, FIRST, LAST, PHONE):
+            if hint.category in overrides and not_personal.search(column):
                 return None
             return hint
     return None
@@ -361,7 +342,7 @@ def classify(column: str, values: Iterable[Any]) -> tuple[str | None, float, str
     texts = [str(v) for v in values if v is not None and str(v).strip() and str(v).lower() != "nan"]
     sampled = len(texts)
     hint = name_hint(column)
-    excluded = bool(NOT_PERSONAL_NAMES.search(column))
+    excluded = bool(_hints()[1].search(column))
     shares: dict[str, tuple[int, float]] = {}
 
     def share(detector: ContentDetector) -> tuple[int, float]:

@@ -59,3 +59,37 @@ def test_a_workspace_catalogue_that_changes_a_severity_changes_the_findings(demo
     findings = json.loads((tmp_path / "out" / "findings.json").read_text(encoding="utf-8"))
     transfers = [f for f in findings if f["rule"] == "transfer.outside_eea_without_basis"]
     assert transfers and {f["severity"] for f in transfers} == {"critical"}
+
+
+def test_every_discovery_name_hint_names_a_fideslang_category_and_a_valid_pattern():
+    import re
+
+    import yaml
+    from datamap import discovery
+    from datamap.taxonomy import default_taxonomy
+
+    categories = set(default_taxonomy().keys("data_category"))
+    doc = yaml.safe_load(discovery.HINTS_FILE.read_text(encoding="utf-8"))
+    for hint in doc["name_hints"]:
+        assert hint["category"] in categories, hint
+        re.compile(hint["pattern"])
+    assert set(doc["not_personal_names"]["overrides"]) <= categories
+
+
+def test_an_auditor_adds_a_name_hint_in_yaml_and_discovery_uses_it(tmp_path, monkeypatch):
+    import yaml
+
+    from datamap import discovery
+
+    assert discovery.name_hint("lidmaatschapsnummer") is None
+    doc = yaml.safe_load(discovery.HINTS_FILE.read_text(encoding="utf-8"))
+    doc["name_hints"].insert(0, {"category": "user.unique_id.customer_number", "confidence": 0.85,
+                                 "pattern": "(^|_)lidmaatschapsnummer($|_)"})
+    (tmp_path / "discovery.yml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    monkeypatch.setattr(discovery, "HINTS_FILE", tmp_path / "discovery.yml")
+    discovery._hints.cache_clear()
+    try:
+        hint = discovery.name_hint("lidmaatschapsnummer")
+        assert hint is not None and hint.category == "user.unique_id.customer_number"
+    finally:
+        discovery._hints.cache_clear()

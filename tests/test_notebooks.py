@@ -69,7 +69,10 @@ def output_text(nb: nbformat.NotebookNode) -> str:
 @pytest.mark.parametrize("name", [p.stem for p in NOTEBOOKS])
 def test_notebook_runs_on_the_demo_workspace_without_showing_raw_personal_data(name, executed, demo_raw_values):
     nb, _ = executed[name]
-    assert all(c.get("outputs") is not None for c in nb.cells if c.cell_type == "code")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(isinstance(c.get("execution_count"), int) for c in code), "a code cell did not run"
+    assert not [o for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert code[-1].get("outputs"), "the last cell shows nothing: the notebook ends without its result"
     if name.startswith("05_"):
         return  # the subject export notebook shows one person's own data on purpose
     text = output_text(nb)
