@@ -99,6 +99,7 @@ def register(args: argparse.Namespace) -> dict[str, Any]:
 def subject(args: argparse.Namespace) -> dict[str, Any]:
     """Find the demo's planted subject in every system: the store's hash check, then the lookup itself."""
     from datamap import subject as sr
+    from datamap.store import open_read_only
     from datamap.store import stage as stage_store
     from datamap.workspace import load_workspace
 
@@ -108,7 +109,7 @@ def subject(args: argparse.Namespace) -> dict[str, Any]:
     store = stage_store(ws)  # what sr.open_store does: reuse the store when no source changed
     reused = all(s.reused for s in store.status.values() if s.ok)
     store.close()
-    con = sr.connect(store.path)
+    con = open_read_only(store.path)
     data_map = sr.read_map(ws)
     opened = time.perf_counter()
     person = sr.Subject.of(email=[expected["subject"]["email"]])

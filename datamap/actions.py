@@ -8,9 +8,9 @@ back. :func:`carry_over` then writes the register the next run starts from, so t
 fills in names and dates.
 
 A finding is named by :func:`finding_id`, a short hash of what already identifies it across runs,
-``(rule, system, record_key)`` (:attr:`datamap.findings.Finding.key`): it survives reruns, is
-copied as one word from findings.csv or the report, and keeps a record key that is an e-mail
-address out of the register.
+``(rule, system, record_key)`` (:attr:`datamap.findings.Finding.key`): it survives reruns and is
+copied as one word from findings.csv or the report. The record key is already pseudonymised
+(:meth:`datamap.identity.Pseudonymizer.record_key`), so the register never holds a person's address.
 
 >>> finding_id({"rule": "retention.expired", "system": "zoho_crm", "record_key": "4150868000000100008"})
 'fnd-c31ab65f998b'
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from datamap import findings
 from datamap.errors import BadInput
 from datamap.findings import Finding
 from datamap.outputs import write_atomic
@@ -41,28 +41,14 @@ _ID = re.compile(r"fnd-[0-9a-f]{12}")
 
 
 def finding_id(finding: Finding | Mapping[str, Any]) -> str:
-    """The id a person writes in actions.yml: ``fnd-`` and 12 hex digits of ``(rule, system, record_key)``.
+    """The id a person writes in actions.yml: :func:`datamap.findings.finding_id` of ``(rule, system, record_key)``.
 
     The same finding gets the same id in every run (it is the key :func:`datamap.audit.archive.compare`
-    matches runs on); 48 bits leave a collision among a million findings unlikely.
+    matches runs on); findings.json and findings.csv carry it as ``id``.
     """
-    rule, system, record_key = finding.key if isinstance(finding, Finding) else \
-        (finding["rule"], finding["system"], finding["record_key"])
-    digest = hashlib.sha256("\x1f".join(map(str, (rule, system, record_key))).encode("utf-8")).hexdigest()
-    return f"fnd-{digest[:12]}"
-
-
-def record_reference(finding: Finding | Mapping[str, Any]) -> str:
-    """How a tracked finding names its record: the record key, unless that is an e-mail address.
-
-    Record ids are not personal data, but the mail system keys mailboxes by address: those are named
-    by the finding's ``subj-...`` pseudonym, or by their domain alone (a Message-ID without a subject).
-    """
-    data = finding.to_dict() if isinstance(finding, Finding) else finding
-    key = str(data.get("record_key") or "")
-    if "@" not in key:
-        return key
-    return str(data.get("subject_ref") or "") or f"…@{key.rsplit('@', 1)[1]}"
+    if isinstance(finding, Finding):
+        return finding.id
+    return findings.finding_id(finding["rule"], finding["system"], finding["record_key"])
 
 
 # --- the file ----------------------------------------------------------------------------------
@@ -389,7 +375,7 @@ def _tracked(register: ActionRegister, finding: Mapping[str, Any], found: Found,
     still = found != "resolved"
     return TrackedFinding(
         id=finding_id(finding), rule=str(finding["rule"]), system=str(finding["system"]),
-        record=record_reference(finding), severity=finding.get("severity"), found=found, status=status,
+        record=str(finding["record_key"]), severity=finding.get("severity"), found=found, status=status,
         owner=action.owner if action else None, due=action.due if action else None,
         reason=action.reason if action else None, fixed_on=action.fixed_on if action else None, covered_by=how,
         overdue=still and status == "open" and action is not None and action.due is not None and action.due < today,

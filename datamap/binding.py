@@ -2,7 +2,7 @@
 
 From sources.yml alone: a collection plays the role its product's standard collection plays
 (``standard:`` when renamed) or the one it names with ``role:``; its system is the manifest system
-whose ``dataset_references`` hold its dataset. Nothing here knows a company's names.
+that holds its dataset (:func:`datamap.map.system_of_dataset`). Nothing here knows a company's names.
 """
 from __future__ import annotations
 
@@ -37,23 +37,16 @@ class Binding:
         return {prefix: self.table, **{f"{prefix}.{k}": v for k, v in values.items()}}
 
 
-def system_of(workspace: "Workspace", dataset: str) -> str:
-    """The fides_key of the manifest system whose ``dataset_references`` hold the dataset (else the dataset's own key)."""
-    for manifest in workspace.manifests:
-        for item in manifest.documents.get("system") or []:
-            if isinstance(item, dict) and dataset in (item.get("dataset_references") or []):
-                return str(item.get("fides_key"))
-    return dataset
-
-
 def bindings(workspace: "Workspace") -> dict[str, list[Binding]]:
     """Every role and the collections of sources.yml that play it, in sources.yml order (derived roles included)."""
+    from datamap.map import load_map, system_of_dataset
     from datamap.sources import key_column
     from datamap.store import table_name
 
+    data_map = load_map(workspace)
     out: dict[str, list[Binding]] = {name: [] for name in load_roles()}
     for dataset, config in workspace.sources.datasets.items():
-        system = system_of(workspace, dataset)
+        system = system_of_dataset(data_map, dataset)
         for collection, source in config.collections.items():
             role = role_of(config.product, source.standard or collection, source.role)
             if role is None:

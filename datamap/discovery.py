@@ -34,11 +34,12 @@ import yaml
 
 from datamap.errors import BadInput
 from datamap.findings import Finding
+from datamap.identity import EMAIL_VALUE, IBAN_VALUE, NAME_PARTICLES, PHONE_VALUE
+from datamap.store import open_read_only
 from datamap.workspace import Workspace
 
 if TYPE_CHECKING:
     import sqlite3
-    from pathlib import Path
 
     import pandas as pd
 
@@ -113,8 +114,6 @@ def name_hint(column: str) -> NameHint | None:
 
 # --- detectors by content ------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
-_PHONE_SHAPE = re.compile(r"^(\+|00|0|\()[\d\s()\-./]{7,}$")
 _POSTCODE = re.compile(r"^[1-9]\d{3}\s?[A-Za-z]{2}$")
 _KVK = re.compile(r"^\d{8}$")
 _HASH = re.compile(r"^(\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}|\$argon2(id|i|d)\$.+|pbkdf2_sha(1|256|512)\$.+|"
@@ -124,7 +123,6 @@ _STREET = re.compile(r"^[^\d,]{3,}\s\d{1,5}\s?[A-Za-z]?(\s?[-/]?\s?\d{0,4}[A-Za-
 _DATE_FORMATS = ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%Y/%m/%d", "%d.%m.%Y")
 _ORG_WORDS = re.compile(r"\b(b\.?v\.?|n\.?v\.?|v\.?o\.?f\.?|holding|groep|group|gmbh|ltd|inc|stichting|vereniging|"
                         r"support|team|admin|info|sales|service)\b", re.IGNORECASE)
-_PARTICLES = {"van", "de", "der", "den", "het", "ter", "ten", "te", "in", "op", "'t", "la", "le", "du", "von", "da"}
 
 
 def _parts(value: str) -> list[str]:
@@ -133,7 +131,7 @@ def _parts(value: str) -> list[str]:
 
 
 def is_email(value: str) -> bool:
-    return all(_EMAIL.match(p) for p in _parts(value))
+    return all(EMAIL_VALUE.match(p) for p in _parts(value))
 
 
 def is_phone(value: str) -> bool:
@@ -141,7 +139,7 @@ def is_phone(value: str) -> bool:
 
     parts = _parts(value)
     for part in parts:
-        if not _PHONE_SHAPE.match(part) or sum(c.isdigit() for c in part) < 9:
+        if not PHONE_VALUE.match(part) or sum(c.isdigit() for c in part) < 9:
             return False
         try:
             number = phonenumbers.parse(part, "NL")
@@ -152,15 +150,12 @@ def is_phone(value: str) -> bool:
     return bool(parts)
 
 
-_IBAN_SHAPE = re.compile(r"^[A-Za-z]{2}\d{2}[A-Za-z0-9 ]{10,36}$")
-
-
 def is_iban(value: str) -> bool:
     from stdnum import iban
 
     from datamap.identity import is_masked
 
-    return all((_IBAN_SHAPE.match(p) and iban.is_valid(p)) or is_masked(p) for p in _parts(value))
+    return all((IBAN_VALUE.match(p) and iban.is_valid(p)) or is_masked(p) for p in _parts(value))
 
 
 def is_bsn(value: str) -> bool:
@@ -261,7 +256,7 @@ def is_person_name(value: str) -> bool:
     initials = bool(re.fullmatch(r"([a-z]\.)+", (normalise_name(words[0]) or "")))
     if not (first in first_names() or initials):
         return False
-    rest = [w for w in words[1:] if w.lower() not in _PARTICLES]
+    rest = [w for w in words[1:] if w.lower() not in NAME_PARTICLES]
     return bool(rest) and all(re.fullmatch(r"[^\W\d_][^\W\d_'\-.]*(['\-][^\W\d_]+)*\.?", w) for w in rest)
 
 
@@ -532,15 +527,6 @@ def declared_fields(data_map: "DataMap") -> dict[str, dict[str, tuple[str, ...]]
     return out
 
 
-def system_of(data_map: "DataMap | None", dataset: str) -> str:
-    """The internal system whose ``dataset_references`` name the dataset (else the dataset's own key)."""
-    if data_map is not None:
-        for key, system in sorted(data_map.systems.items()):
-            if dataset in (system.dataset_references or []) and not data_map.is_external(key):
-                return key
-    return dataset
-
-
 def snippet(d: Detection) -> str:
     """A fideslang field to paste under the collection's ``fields:`` in the dataset manifest."""
     how = {"name": "its name", "content": f"{d.matched} of {d.sampled} sampled values",
@@ -569,6 +555,8 @@ def _finding(d: Detection, system: str, declared: tuple[str, ...] | None) -> Fin
 def compare(detections: list[Detection], declared: dict[str, dict[str, tuple[str, ...]]],
             data_map: "DataMap | None", read: set[tuple[str, str]]) -> tuple[list[Finding], list[Note]]:
     """Personal columns the map lacks become findings; declarations the data does not bear out, notes."""
+    from datamap.map import system_of_dataset
+
     findings, notes = [], []
     seen: dict[str, set[str]] = {}
     for d in detections:
@@ -576,7 +564,7 @@ def compare(detections: list[Detection], declared: dict[str, dict[str, tuple[str
         seen.setdefault(f"{d.dataset}.{d.collection}", set()).add(d.field)
         cats = fields.get(d.field)
         if d.personal and not cats:
-            findings.append(_finding(d, system_of(data_map, d.dataset), cats))
+            findings.append(_finding(d, system_of_dataset(data_map, d.dataset) if data_map is not None else d.dataset, cats))
         elif d.personal and not any(c.startswith("user") for c in cats):
             notes.append(Note(d.dataset, d.collection, d.field, "category_differs",
                               f"declared {', '.join(cats)} only; the data looks like {d.category}"))
@@ -702,7 +690,7 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
         result.errors[(problem.key or "", "")] = problem.line()
     read: set[tuple[str, str]] = set()
     staged = set(staged) if store is not None else set()
-    db = sqlite3.connect(f"file:{store}?mode=ro", uri=True) if staged else None
+    db = open_read_only(store) if staged else None
     try:
         for dataset, collection in collections(ws):
             try:

@@ -5,10 +5,23 @@ these, so reports and comparisons handle one shape. See docs/design.md for the J
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from datamap.identity import Pseudonymizer
+
 SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def finding_id(rule: str, system: str, record_key: str) -> str:
+    """``fnd-`` and 12 hex digits of ``(rule, system, record_key)``: the same finding gets the same id in every run.
+
+    The record key is the pseudonymised one outputs show, so no raw address is needed to compute it;
+    48 bits leave a collision among a million findings unlikely.
+    """
+    digest = hashlib.sha256("\x1f".join(map(str, (rule, system, record_key))).encode("utf-8")).hexdigest()
+    return f"fnd-{digest[:12]}"
 
 
 @dataclass(frozen=True)
@@ -30,5 +43,14 @@ class Finding:
         """What identifies a finding across runs and against planted cases."""
         return (self.rule, self.system, self.record_key)
 
+    @property
+    def id(self) -> str:
+        """The id a privacy officer copies into actions.yml (:func:`finding_id` of :attr:`key`)."""
+        return finding_id(*self.key)
+
+    def shown_by(self, pseudo: Pseudonymizer) -> Finding:
+        """This finding as outputs show it: an address in its record key by :meth:`Pseudonymizer.record_key`."""
+        return replace(self, record_key=pseudo.record_key(self.record_key))
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"id": self.id, **asdict(self)}

@@ -12,6 +12,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any, Iterable
 
 import phonenumbers
 from stdnum import iban as _iban
@@ -79,6 +80,13 @@ def normalise_iban(value: object) -> str | None:
     return text if _iban.is_valid(text) else None
 
 
+# Whole values (a cell that is one identifier), as discovery recognises a column's content; a
+# comma-joined list is split before it is matched. A shape only: the checksum or phonenumbers decides.
+EMAIL_VALUE = re.compile(r"^[A-Za-z0-9._%+\-']+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$")
+PHONE_VALUE = re.compile(r"^(\+|00|0|\()[\d\s()\-./]{7,}$")
+IBAN_VALUE = re.compile(r"^[A-Za-z]{2}\d{2}[A-Za-z0-9 ]{10,36}$")
+
+
 def is_masked(value: object) -> bool:
     """Tell whether a value was masked by the exporting system (``XXXXXX4321``)."""
     return bool(value) and bool(re.fullmatch(r"[Xx*•]{3,}[\w]{0,6}", str(value).replace(" ", "")))
@@ -113,6 +121,11 @@ def normalise_name(value: object) -> str | None:
 
 
 _WORD_BREAK = re.compile(r"[\s\-,.']+")
+# The tussenvoegsels (and their foreign cousins) set aside when names are compared or recognised:
+# ``van den Bergh`` is found as ``Bergh``. ``'t`` as a word where names are split on spaces only,
+# ``t`` where the apostrophe breaks words; ``vd`` is the written-short ``van der``.
+NAME_PARTICLES = frozenset({"van", "de", "der", "den", "het", "ter", "ten", "te", "t", "'t", "in", "op", "uit", "vd",
+                            "von", "la", "le", "du", "d", "da", "dos"})
 
 
 def name_words(value: object, folded: bool = False) -> list[str]:
@@ -212,10 +225,36 @@ def _write_new_key(path: Path) -> None:
 
 
 class Pseudonymizer:
-    """Keyed pseudonyms: the same identifier gives the same reference across systems and runs."""
+    """Keyed pseudonyms: the same identifier gives the same reference across systems and runs.
 
-    def __init__(self, key: bytes):
+    The one rule every output follows (:meth:`shown`): an address that identifies a person (a
+    customer's, an employee's, any address in the company's own domains not declared functional) is
+    shown as its pseudonym; the company's functional mailboxes (``functional_mailboxes`` in
+    policy.yml: privacy@, info@, ...) identify no one and are shown as they are.
+    """
+
+    def __init__(self, key: bytes, functional: Iterable[str] = ()):
         self._key = key
+        self.functional = frozenset(a for a in map(normalise_email, functional) if a)
+
+    @classmethod
+    def of(cls, workspace: Any) -> Pseudonymizer:
+        """The workspace's pseudonymizer: its key and the functional mailboxes its policy.yml declares."""
+        return cls(load_key(workspace.root), workspace.policy.functional_mailboxes)
+
+    def shown(self, identifier: str) -> str:
+        """How an output shows a normalised identifier: a functional mailbox as itself, all else as its pseudonym."""
+        return identifier if identifier in self.functional else self.ref(identifier) or identifier
+
+    def record_key(self, key: str) -> str:
+        """A finding's record key as outputs show it: each address in it (a mailbox, a Message-ID) by :meth:`shown`.
+
+        Record ids are no personal data and stay (an 11-digit id is no phone number here); a key is
+        pseudonymised with the same key in every run, so it still matches the same record across runs.
+        """
+        if "@" not in key:
+            return key
+        return EMAIL_IN_TEXT.sub(lambda m: self.shown(normalise_email(m.group(0)) or m.group(0)), key)
 
     def ref(self, identifier: str | None, kind: str = "subject") -> str | None:
         """Return ``subj-<12 hex>`` for a normalised identifier (None stays None)."""
@@ -230,14 +269,17 @@ class Pseudonymizer:
         return hmac.new(self._key, b"datamap pseudonym key id", hashlib.sha256).hexdigest()[:12]
 
     def subject_ref(self, email: object = None, phone: object = None, iban: object = None) -> str | None:
-        """Reference a person by the strongest identifier present: e-mail, then phone, then IBAN."""
+        """Reference a person by the strongest identifier present: e-mail, then phone, then IBAN.
+
+        A functional mailbox references no person: it is passed over.
+        """
         for norm in (normalise_email(email), normalise_phone(phone), normalise_iban(iban)):
-            if norm:
+            if norm and norm not in self.functional:
                 return self.ref(norm)
         return None
 
     def mask(self, value: object) -> str | None:
-        """Replace every raw e-mail, phone number or IBAN by its pseudonym; other text is returned as is.
+        """Replace every raw e-mail, phone number or IBAN by how it is shown (:meth:`shown`); other text stays.
 
         A value that is one identifier (a cell) becomes its pseudonym; in free text each identifier
         found becomes its pseudonym (see :func:`_free_text_identifiers` for what counts).
@@ -251,11 +293,11 @@ class Pseudonymizer:
             norm = normalise_email(text) or normalise_iban(text)
             if norm is None and _PHONE_ONLY.fullmatch(text) and re.search(r"\d{6,}", text.replace(" ", "")):
                 norm = normalise_phone(text)
-            return self.ref(norm) if norm else text
+            return self.shown(norm) if norm else text
         out, at = [], 0
         for start, end, identifier in spans:
             out.append(text[at:start])
-            out.append(self.ref(identifier) or text[start:end])
+            out.append(self.shown(identifier))
             at = end
         out.append(text[at:])
         return "".join(out)
@@ -270,11 +312,16 @@ class Pseudonymizer:
 # numbers too short (INV-000123, a KvK number's 8 digits) or too long (a 19-digit Zoho record id) to
 # be a valid number. IBANs are checked by python-stdnum (country, length, structure, mod 97).
 _PHONE_ONLY = re.compile(r"[\s0-9+()./-]+")  # a cell holding digits and separators only
-_FREE_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]++@[\w-]++(?:\.[\w-]++)+")
+EMAIL_IN_TEXT = re.compile(r"(?<![\w.+'-])[\w.+'-]++@[\w-]++(?:\.[\w-]++)+")
 # Two letters, two digits, then up to 30 letters or digits with single spaces between them: an
 # IBAN written compact or in groups of four, in any case. The longest prefix stdnum accepts wins.
-_FREE_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){10,30}")
+IBAN_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){10,30}")
 _IBAN_MIN = 15  # the shortest IBAN (Norway); the longest is 32 (Saint Lucia), within the 34 above
+# Candidates the report's scrub hands to mask() one by one, after mask() read the whole text: an
+# upper-case word shaped like an IBAN, and a run of digits and separators shaped like a phone number.
+# Unlike the patterns above, PHONE_RUN is not linear on every text (a long ``(1-(1-(1-`` backtracks).
+IBAN_WORD = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b")
+PHONE_RUN = re.compile(r"(?<![\w.:/-])\+?\(?\d[\d \-().]{7,}\d(?![\w.:/-])")
 
 
 def _free_text_identifiers(text: str) -> list[tuple[int, int, str]]:
@@ -285,11 +332,11 @@ def _free_text_identifiers(text: str) -> list[tuple[int, int, str]]:
     """
     found: list[tuple[int, int, str]] = []
     if "@" in text:
-        for m in _FREE_EMAIL.finditer(text):
+        for m in EMAIL_IN_TEXT.finditer(text):
             norm = normalise_email(m.group(0))
             if norm:
                 found.append((m.start(), m.end(), norm))
-    for m in _FREE_IBAN.finditer(text):
+    for m in IBAN_IN_TEXT.finditer(text):
         hit = _longest_iban(m.group(0))
         if hit:
             length, norm = hit

@@ -49,9 +49,11 @@ def safe_cells(values: Iterable[Any]) -> list[Any]:
     return [safe_cell(v) for v in values]
 
 
-def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
+def write_atomic(path: str | os.PathLike[str], data: str | bytes, mode: int = 0o644) -> Path:
     """Write ``data`` to ``path`` in one step: a temporary file beside it, renamed over it.
 
+    ``mode`` is the file's permission: 0o644 for a report anyone on the machine may read, 0o600
+    for what only its owner may (a subject's export of his own data).
     Text is written as UTF-8 with the newlines given (no translation). The temporary name starts
     with ``.<name>.<pid>-`` so that a crashed writer's leftovers are recognisable and swept.
 
@@ -65,6 +67,7 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

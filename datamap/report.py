@@ -1,4 +1,11 @@
-"""The audit report: one self-contained HTML file (and a PDF where Chromium is installed).
+"""The audit report: one self-contained HTML file (and a PDF where Chromium is installed), for management.
+
+It reads in the order a manager asks: a cover, the contents, a one-to-two-page summary (what holds,
+what is broken, what changed since the last audit, what is overdue), then the findings claim by
+claim, each with its action from the action register (owner, due date, status, :mod:`datamap.actions`),
+the figures, and two annexes: the scope with every hash (provenance) and the register in brief
+(the full register is its own set of files: 36 fields for each activity would be 40 pages here).
+It prints on portrait A4 with a page number on every page ("Pagina 3 van 12").
 
 It reads an archived run (``checks.json``, ``findings.json``, ``run.json``), the map, the policy
 and the audit store's row counts, never a source. Every figure is embedded as a data URI, so the
@@ -15,20 +22,24 @@ import base64
 import dataclasses
 import datetime as dt
 import io
+import json
 import os
 import re
 import shutil
-import sqlite3
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
 
+from datamap.audit.archive import ArchivedRun, load_run
 from datamap.findings import SEVERITIES
-from datamap.register.run import ArchivedRun, load_run, run_folders
+from datamap.identity import EMAIL_IN_TEXT, IBAN_WORD, PHONE_RUN
 from datamap.register.terms import check_language, t
 from datamap.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from datamap.actions import TrackedFinding, Tracking
 
 MAX_FINDINGS_PER_CLAIM = 200
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -41,10 +52,6 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost",
                   "--proxy-server=http://127.0.0.1:9", "--proxy-bypass-list=<-loopback>")
 
-# Candidates for identifiers inside free text; Pseudonymizer.mask decides what really is one.
-_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]){10,30}\b")
-_PHONE = re.compile(r"(?<![\w.:/-])\+?\(?\d[\d \-().]{7,}\d(?![\w.:/-])")
 
 
 # --- pseudonymising text -------------------------------------------------------------------------
@@ -56,7 +63,7 @@ def scrub(text: object, mask: Callable[[str], str | None]) -> str:
         return ""
     value = str(text)
     value = mask(value) or value  # Pseudonymizer.mask finds identifiers in free text itself
-    for pattern in (_EMAIL, _IBAN, _PHONE):  # then each candidate it may not take as part of a sentence
+    for pattern in (EMAIL_IN_TEXT, IBAN_WORD, PHONE_RUN):  # then each candidate it may not take as part of a sentence
         value = pattern.sub(lambda m: mask(m.group(0)) or m.group(0), value)
     return value
 
@@ -82,11 +89,11 @@ def scrub_register(reg: Any, mask: Callable[[str], str | None]) -> Any:
 
 def shareable_register(workspace: Workspace | str | os.PathLike[str], audit_dir: Any = None, lang: str = "en") -> Any:
     """The register with every e-mail, phone number and IBAN pseudonymised, for reports and notebooks."""
-    from datamap.identity import Pseudonymizer, load_key
+    from datamap.identity import Pseudonymizer
     from datamap.register.ropa import register_for_workspace
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
-    return scrub_register(register_for_workspace(ws, audit_dir, lang), Pseudonymizer(load_key(ws.root)).mask)
+    return scrub_register(register_for_workspace(ws, audit_dir, lang), Pseudonymizer.of(ws).mask)
 
 
 # --- the summary -----------------------------------------------------------------------------------
@@ -103,6 +110,14 @@ class ClaimResult:
     by_severity: dict[str, int] = field(default_factory=dict)
     shown: list[dict[str, Any]] = field(default_factory=list)
     hidden: int = 0
+    persons: int = 0  # distinct subjects (pseudonyms) among the findings
+
+    @property
+    def brief(self) -> str:
+        """The promise in a line, for the summary (the whole claim stays with its findings)."""
+        from datamap.audit.summary import promise_in_brief
+
+        return promise_in_brief(self.text, width=90)
 
 
 # The report's words for the audit's claim states (datamap.audit.summary.claim_status decides them).
@@ -134,6 +149,8 @@ def _severity_rank(finding: dict[str, Any]) -> int:
 
 def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM) -> list[ClaimResult]:
     """Group the run's checks and findings by claim, findings worst first, evidence pseudonymised."""
+    from datamap.actions import finding_id
+
     texts = _claim_texts()
     ids = sorted({c.get("claim") for c in run.checks} | set(texts) | {f.get("claim") for f in run.findings},
                  key=lambda c: (len(str(c)), str(c)))
@@ -147,7 +164,8 @@ def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: in
         text, section = texts.get(claim, ("", ""))
         result = ClaimResult(claim, scrub(text, mask), section, claim_status(checks), checks, found)
         result.by_severity = {s: sum(1 for f in found if f.get("severity") == s) for s in SEVERITIES}
-        result.shown = [_scrub_any(f, mask) for f in found[:limit]]
+        result.persons = len({f.get("subject_ref") for f in found if f.get("subject_ref")})
+        result.shown = [{**_scrub_any(f, mask), "id": finding_id(f)} for f in found[:limit]]  # the id, never masked
         result.hidden = max(0, len(found) - limit)
         result.checks = [_scrub_any(c, mask) for c in checks]
         out.append(result)
@@ -160,146 +178,67 @@ def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: in
 def figure_uri(fig: Any, fmt: str = "png") -> str:
     """Embed a matplotlib figure as a data URI (PNG at print resolution)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=130)
+    fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=150)
     mime = "image/svg+xml" if fmt == "svg" else "image/png"
     return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _new_figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
-def _query(store: Path, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-    con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
-    try:
-        return con.execute(sql, tuple(params)).fetchall()
-    except sqlite3.Error:
-        return []
-    finally:
-        con.close()
-
-
-def _tables(store: Path) -> set[str]:
-    return {r[0] for r in _query(store, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
-def audit_charts(workspace: Workspace, run: ArchivedRun) -> tuple[Any, Any]:
-    """The audit's own charts (findings per claim and severity; record age against the retention period).
-
-    ``datamap.audit.charts`` draws from the in-memory run; an archived run is read back into that shape.
-    """
-    from types import SimpleNamespace
-
-    from datamap.audit.charts import findings_chart, retention_chart
-    from datamap.audit.catalogue import load_catalogue
-    from datamap.findings import Finding
-
-    fields = {f.name for f in dataclasses.fields(Finding)}
-    as_of = dt.date.fromisoformat(str(run.meta.get("as_of") or workspace.policy.reference_date()))
-    view = SimpleNamespace(
-        claims=load_catalogue(), findings=[Finding(**{k: v for k, v in f.items() if k in fields}) for f in run.findings],
-        store_path=run.store, policy=workspace.policy, as_of=as_of,
-    )
-    return findings_chart(view), retention_chart(view)
-
-
-def accounts_per_system(ws: Workspace, store: Path | None) -> dict[str, dict[str, int]]:
-    """Active accounts per user table: held by a current employee, a departed one, or no one on the roster."""
-    if store is None:
-        return {}
-    tables = _tables(store)
-    roster_table = next((t_ for t_ in sorted(tables) if t_.endswith("__roster")), None)
-    if roster_table is None:
-        return {}
-    as_of = ws.policy.reference_date().isoformat()
-    roster = {r[0]: r[1] for r in _query(store, f'SELECT email__norm, end_date FROM "{roster_table}"') if r[0]}
-    out: dict[str, dict[str, int]] = {}
-    for table in sorted(tables):
-        if not (table.endswith("__users") or table.endswith("__portal_users")):
-            continue
-        cols = [r[1] for r in _query(store, f'PRAGMA table_info("{table}")')]
-        email = next((c for c in ("email__norm", "email") if c in cols), None)
-        if email is None or "status" not in cols:
-            continue
-        counts = {"employee": 0, "departed": 0, "non_employee": 0}
-        for addr, status in _query(store, f'SELECT "{email}", status FROM "{table}"'):
-            if str(status or "").lower() != "active":
-                continue
-            norm = str(addr or "").strip().lower()
-            if norm not in roster:
-                counts["non_employee"] += 1
-            elif roster[norm] and str(roster[norm])[:10] < as_of:
-                counts["departed"] += 1
-            else:
-                counts["employee"] += 1
-        out[table.split("__")[0]] = counts
-    return out
-
-
-def chart_accounts(data: dict[str, dict[str, int]], lang: str) -> Any | None:
-    if not data:
-        return None
-    fig = _new_figure(8, 0.4 * len(data) + 1.3)
-    ax = fig.add_subplot()
-    systems = list(data)
-    left = [0] * len(systems)
-    for kind, colour in (("employee", "#70AD47"), ("departed", "#C00000"), ("non_employee", "#ED7D31")):
-        counts = [data[s][kind] for s in systems]
-        ax.barh(systems, counts, left=left, color=colour, label=t(f"report.{kind}", lang), edgecolor="white")
-        left = [a + b for a, b in zip(left, counts)]
-    ax.invert_yaxis()
-    ax.set_xlabel(t("report.count", lang))
-    ax.set_title(t("report.chart_accounts", lang), fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-def finding_trend(run: ArchivedRun) -> list[tuple[str, dict[str, int]]]:
-    """Findings by severity in every archived run up to this one."""
-    import json
-
-    out = []
-    archive = run.folder.parent.parent if run.folder.parent.name == "runs" else None
-    folders = run_folders(archive) if archive else [run.folder]
-    for folder in folders:
-        if folder.name > run.folder.name:
-            continue
-        try:
-            found = json.loads((folder / "findings.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        out.append((folder.name, {s: sum(1 for f in found if f.get("severity") == s) for s in SEVERITIES}))
-    return out
-
-
-def chart_trend(data: list[tuple[str, dict[str, int]]], lang: str) -> Any | None:
-    """Findings by severity across the archived runs."""
-    from datamap.audit.charts import SEVERITY_COLOURS
-
-    if not data:
-        return None
-    fig = _new_figure(8, 2.8)
-    ax = fig.add_subplot()
-    xs = list(range(len(data)))
-    for sev in SEVERITIES:
-        ax.plot(xs, [d[1][sev] for d in data], marker="o", color=SEVERITY_COLOURS[sev], label=sev)  # the audit's colours
-    ax.set_xticks(xs, [d[0][:15] for d in data], rotation=30, fontsize=7, ha="right")
-    ax.set_ylabel(t("report.count", lang))
-    ax.set_title(t("report.chart_trend", lang), fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def map_drawing(ws: Workspace) -> str | None:
-    """The data map drawing (datamap.draw) as a data URI."""
-    from datamap.draw import draw_map
+    """The data map drawing (datamap.map.draw) as a data URI."""
     from datamap.map import load_map
+    from datamap.map.draw import draw_map
 
     return figure_uri(draw_map(load_map(ws)))
+
+
+def report_figures(ws: Workspace, run: ArchivedRun, lang: str) -> list[dict[str, Any]]:
+    """The charts of :mod:`datamap.audit.charts` as data URIs; the trend only from the second run on."""
+    from datamap.audit.charts import accounts_chart, accounts_per_system, finding_trend, findings_chart, \
+        retention_chart, trend_chart
+
+    figures = []
+    for key, fig in (
+        ("report.chart_findings", findings_chart(run, ws, lang)),
+        ("report.chart_retention", retention_chart(run, ws, lang)),
+        ("report.chart_accounts", accounts_chart(accounts_per_system(ws, run.store), lang)),
+        ("report.chart_trend", trend_chart(finding_trend(run), lang)),
+    ):
+        empty = "report.trend_next" if key == "report.chart_trend" else "report.no_data"
+        figures.append({"title": t(key, lang), "uri": figure_uri(fig) if fig is not None else None,
+                        "id": key.split(".")[-1], "empty": t(empty, lang)})
+    return figures
+
+
+# --- actions -------------------------------------------------------------------------------------
+
+
+def previous_findings(run: ArchivedRun) -> list[dict[str, Any]] | None:
+    """The findings of the run this one was compared with (comparison.json), None for a first run."""
+    name = (run.comparison or {}).get("previous_run")
+    if not name:
+        return None
+    try:
+        return json.loads((run.folder.parent / str(name) / "findings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def action_tracking(ws: Workspace, run: ArchivedRun) -> tuple["Tracking | None", str | None]:
+    """The run's findings set beside the action register (the audit folder's actions.yml) on the run's reference date.
+
+    Read now, not from the run's actions.json: an owner or due date the officer filled in after the
+    audit belongs in the report. A broken actions.yml gives (None, the problem) and the report says so.
+    """
+    from datamap.actions import load_actions, track
+    from datamap.audit.followup import register_home
+    from datamap.errors import BadInput
+
+    try:
+        register = load_actions(register_home(ws.root, run.folder.parent.parent))  # <out>/runs/<stamp>
+    except BadInput as exc:
+        return None, str(exc)
+    as_of = dt.date.fromisoformat(str(run.meta.get("as_of") or ws.policy.reference_date()))
+    return track(register, run.findings, previous_findings(run), as_of, run=run.run_id), None
 
 
 # --- PDF ------------------------------------------------------------------------------------------
@@ -379,6 +318,7 @@ def run_changes(run: ArchivedRun) -> dict[str, Any]:
     return {
         "previous_run": comparison.get("previous_run"),
         "new": len(comparison.get("new") or []), "resolved": len(comparison.get("resolved") or []),
+        "persisting": len(comparison.get("persisting") or []),
         "software": [(n, old, new) for n, (old, new) in software.items()] if isinstance(software, dict) else None,
         "other_packages": len(comparison.get("other_packages_changed") or {}),
         "inputs": comparison.get("inputs_changed"),
@@ -386,34 +326,75 @@ def run_changes(run: ArchivedRun) -> dict[str, Any]:
     }
 
 
+def breakable(text: object) -> Any:
+    """Escape ``text`` and allow a line break only after ``.``, ``_`` and ``/`` (``<wbr>``).
+
+    A rule id such as ``access.departed_employee_active`` in a narrow column then breaks between its
+    parts, never inside a word (the table's CSS forbids breaking words anywhere else).
+    """
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"([._/])(?=\w)", r"\1<wbr>", str(escape("" if text is None else text))))
+
+
+def css_string(text: object) -> Any:
+    """``text`` as a quoted CSS string for the page margins (the footer names the organization)."""
+    from markupsafe import Markup
+
+    value = re.sub(r"[\\\"<>\n]", lambda m: f"\\{ord(m.group(0)):x} ", str(text))
+    return Markup(f'"{value}"')
+
+
+def _environment() -> Any:
+    from datamap.labels import label
+    from datamap.outputs import templates
+
+    return templates("html", filters={"wbr": breakable, "css_string": css_string}, t=t, label=label)
+
+
+def action_of(tracking: "Tracking | None") -> dict[str, "TrackedFinding"]:
+    """Each tracked finding by its ``(rule, system, record_key)``-based id."""
+    return {item.id: item for item in tracking.items} if tracking else {}
+
+
+def contents(claims: list[ClaimResult], lang: str) -> list[dict[str, Any]]:
+    """The contents list: each heading's anchor, title and level (pages are filled in after a first print)."""
+    entries = [("summary", t("report.summary", lang), 1), ("claims", t("report.claims", lang), 1)]
+    entries += [(f"claim-{c.claim}", claim_heading(c, lang), 2) for c in claims]
+    entries += [("map", t("report.map", lang), 1), ("figures", t("report.charts", lang), 1),
+                ("scope", t("report.annex_provenance", lang), 1), ("annex", t("report.annex_register", lang), 1)]
+    claim_of = {f"claim-{c.claim}": c for c in claims}
+    return [{"anchor": a, "title": title, "level": level, "page": None, "claim": claim_of.get(a)}
+            for a, title, level in entries]
+
+
+def claim_heading(claim: ClaimResult, lang: str) -> str:
+    section = f" ({claim.section})" if claim.section else ""
+    return f"{claim.claim}{section}: {t('report.' + claim.status, lang)}"
+
+
 def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter: str | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain data (already pseudonymised)."""
-    from datamap.identity import Pseudonymizer, load_key
-    from datamap.register.html import render_register_html
-    from datamap.register.model import build_register, load_map_input
+    from datamap.identity import Pseudonymizer
+    from datamap.register.build import build_register
+    from datamap.register.model import load_map_input
 
-    pseudo = Pseudonymizer(load_key(workspace.root))
+    pseudo = Pseudonymizer.of(workspace)
     results = claim_results(run, pseudo.mask)
-    store = run.store
     summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked", "not_applicable")}
     reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
-    findings_fig, retention_fig = audit_charts(workspace, run)
-    figures = []
-    for key, fig in (
-        ("report.chart_findings", findings_fig),
-        ("report.chart_retention", retention_fig),
-        ("report.chart_accounts", chart_accounts(accounts_per_system(workspace, store), lang)),
-        ("report.chart_trend", chart_trend(finding_trend(run), lang)),
-    ):
-        figures.append({"title": t(key, lang), "uri": figure_uri(fig) if fig is not None else None,
-                        "id": key.split(".")[-1]})
-    org = reg.organization
+    tracking, actions_problem = action_tracking(workspace, run)
+    actions = action_of(tracking)
+    for claim in results:
+        for finding in claim.shown:
+            finding["action"] = actions.get(finding["id"])
     return {
         "lang": lang,
-        "organization": org,
+        "organization": reg.organization,
         "workspace": workspace.root.name,
         "run": run,
         "as_of": run.meta.get("as_of") or str(workspace.policy.reference_date()),
+        "notice_version": workspace.policy.notice.version,
         "started": run.meta.get("started_utc") or run.meta.get("started") or run.run_id,
         "finished": run.meta.get("finished_utc") or "",
         "inputs": _inputs(run),
@@ -424,24 +405,61 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
         "summary": summary,
         "total_findings": len(run.findings),
         "claims": results,
+        "tracking": tracking,
+        "actions_problem": scrub(actions_problem, pseudo.mask) if actions_problem else None,
+        "overdue": [dataclasses.replace(i, record=scrub(i.record, pseudo.mask)) for i in (tracking.overdue if tracking else [])],
         "map_uri": map_drawing(workspace),
-        "figures": figures,
-        "register_html": render_register_html(reg, standalone=False),
+        "figures": report_figures(workspace, run, lang),
+        "register": reg,
+        "register_files": f"register/ropa-{lang}.xlsx, register/ropa-{lang}.html",
         "converter": converter,
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "severities": SEVERITIES,
+        "contents": contents(results, lang),
     }
 
 
 def render_report(workspace: Workspace, run: ArchivedRun, lang: str = "en", converter: str | None = None) -> str:
     """Render the report's HTML (Jinja2, autoescape on)."""
-    from markupsafe import Markup
+    return _render(report_context(workspace, run, lang, converter))
 
-    from datamap.register.html import environment
 
-    ctx = report_context(workspace, run, lang, converter)
-    ctx["register_html"] = Markup(ctx["register_html"])  # rendered by the same autoescaping environment
-    return environment().get_template("report.html.j2").render(**ctx)
+def _render(ctx: dict[str, Any]) -> str:
+    return _environment().get_template("report.html.j2").render(**ctx)
+
+
+def heading_pages(pdf: Path, titles: list[str], skip: int = 2) -> list[int | None]:
+    """The page each heading starts on in a printed report, found in reading order after the first ``skip`` pages.
+
+    Needs pypdf (installed with the test extras); without it the contents list has no page numbers.
+    """
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return [None] * len(titles)
+    pages = [" ".join((page.extract_text() or "").split()) for page in PdfReader(str(pdf)).pages]
+    out: list[int | None] = []
+    at = skip
+    for title in titles:
+        wanted = " ".join(title.split())
+        hit = next((n for n in range(at, len(pages)) if wanted in pages[n]), None)
+        out.append(hit + 1 if hit is not None else None)
+        at = hit if hit is not None else at
+    return out
+
+
+def _print_with_page_numbers(ctx: dict[str, Any], html: Path, pdf: Path, converter: str) -> None:
+    """Print once, read on which page each heading landed, fill the contents in and print again."""
+    from datamap.outputs import write_atomic
+
+    html_to_pdf(html, pdf, converter)
+    found = heading_pages(pdf, [entry["title"] for entry in ctx["contents"]])
+    if not any(found):
+        return
+    for entry, page in zip(ctx["contents"], found):
+        entry["page"] = page
+    write_atomic(html, _render(ctx))
+    html_to_pdf(html, pdf, converter)
 
 
 def write_report(workspace: Workspace | str | os.PathLike[str], run_dir: str | os.PathLike[str],
@@ -450,22 +468,25 @@ def write_report(workspace: Workspace | str | os.PathLike[str], run_dir: str | o
 
     The HTML names the converter that made the PDF. Returns the HTML path.
     """
-    from datamap.register.html import write_text
+    from datamap.outputs import write_atomic
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     run = load_run(run_dir, ws.root)
     lang = check_language(lang)
     target = Path(out_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     found = pdf_converter() if pdf else None
-    html = write_text(render_report(ws, run, lang, found[1] if found else None), target)
+    ctx = report_context(ws, run, lang, found[1] if found else None)
+    html = write_atomic(target, _render(ctx))
     pdf_path = target.with_suffix(".pdf")
     made = False
     if found:
         try:
-            html_to_pdf(html, pdf_path, found[0])
+            _print_with_page_numbers(ctx, html, pdf_path, found[0])
             made = True
         except (RuntimeError, OSError, subprocess.SubprocessError):
-            write_text(render_report(ws, run, lang, None), target)  # say no PDF was made
+            ctx["converter"] = None
+            write_atomic(target, _render(ctx))  # say no PDF was made
     if not made:  # an earlier run's PDF beside this run's HTML would pass for this run's
         pdf_path.unlink(missing_ok=True)
     return html

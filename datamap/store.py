@@ -22,6 +22,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -130,6 +131,19 @@ class Store:
         for engine in self._sources.values():
             engine.dispose()
         self.engine.dispose()
+
+
+def open_read_only(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open an audit store read-only (SQLite ``mode=ro``), rows as mappings: the one door for every reader.
+
+    Reading a store never creates or changes one: a missing file is bad input, not a new empty store.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise BadInput(str(p), None, "audit store not found")
+    con = sqlite3.connect(f"{p.absolute().as_uri()}?mode=ro", uri=True)  # as_uri: a '?' or '#' in the path stays a path
+    con.row_factory = sqlite3.Row
+    return con
 
 
 def table_name(workspace: Workspace, dataset: str, collection: str) -> str:
@@ -598,10 +612,10 @@ def _check_unique_key(conn: "Connection", src: "ResolvedSource", tbl: str, key: 
         f'SELECT CAST("{key}" AS TEXT), min(_row), max(_row) FROM "{tbl}" WHERE "{key}" IS NOT NULL '
         f'GROUP BY "{key}" HAVING count(*) > 1 ORDER BY min(_row) LIMIT 1').first()
     if dup:
-        from datamap.sources import _header, shown_value
+        from datamap.sources import shown_value
 
         value, first, second = dup  # an e-mail address as key (the mail users) is not quoted
-        raise BadInput(src.label, f"row {second}, column {_header(src, key)}",
+        raise BadInput(src.label, f"row {second}, column {src.fmt.header_of(key)}",
                        f"record key {shown_value(value, src.fmt.identifier_columns().get(key))} repeats row {first}",
                        "each record must be exported once")
 

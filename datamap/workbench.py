@@ -1,7 +1,10 @@
-"""The whole job in one call: map, discovery, audit, audit report and register for one workspace.
+"""The workbench orders the steps: it decides when to audit or stage, the report stages only read.
 
-This is what ``make audit`` runs (``datamap all WORKSPACE --out DIR``). Each step is the same
-library call its own command makes; this module only orders them and says where things landed.
+The whole job in one call (:func:`run_everything`, what ``make audit`` and ``datamap all WORKSPACE
+--out DIR`` run): map, discovery, audit, audit report and register, each the same library call its
+own command makes. Whether the latest archived run may still be cited or a new audit is due
+(:func:`current_run`, :func:`current_or_new_run`), and the staging an evidence pack about a
+person needs (:func:`inquiry_pack`), are decided here too.
 """
 from __future__ import annotations
 
@@ -11,11 +14,16 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
+from datamap.audit.archive import ArchivedRun, latest_run
 from datamap.workspace import Workspace, load_workspace
 
+if TYPE_CHECKING:
+    from datamap.inquiry import Pack, Question
+
 REGISTER_OUTPUTS = (("xlsx", "en"), ("xlsx", "nl"), ("html", "en"), ("html", "nl"))
+REGISTER_FOR_AP = (("xlsx", "nl"), ("html", "nl"))  # the copy a regulator receives: no internal notes or marks
 
 
 @dataclass
@@ -29,6 +37,7 @@ class Outputs:
     run_dir: Path
     data_docs: Path | None
     report: Path
+    report_nl: Path | None = None
     registers: list[Path] = field(default_factory=list)
     exit_code: int = 0
     audit: Any = None
@@ -45,6 +54,10 @@ class Outputs:
         rows.append(("audit report", self.report))
         if self.report_pdf is not None:
             rows.append(("audit report (PDF)", self.report_pdf))
+        if self.report_nl is not None:
+            rows.append(("auditrapport (Nederlands)", self.report_nl))
+            if report_pdf(self.report_nl) is not None:
+                rows.append(("auditrapport (PDF)", report_pdf(self.report_nl)))
         rows += [("register of processing activities", p) for p in self.registers]
         return [(label, path) for label, path in rows if path.exists()]  # discovery.csv only when discovery ran
 
@@ -70,7 +83,7 @@ def run_everything(workspace: Workspace | str | os.PathLike[str], out: str | os.
                    progress: bool = True) -> Outputs:
     """Run every step on ``workspace`` and write the results under ``out``."""
     from datamap.audit import run_audit
-    from datamap.draw import write_map_summary
+    from datamap.map.page import write_map_summary
     from datamap.map import load_map
     from datamap.register.ropa import write_register
     from datamap.report import write_report
@@ -82,13 +95,92 @@ def run_everything(workspace: Workspace | str | os.PathLike[str], out: str | os.
         map_page = write_map_summary(dm, base / "map", ws.policy)
     audit_dir = base / "audit"
     run = run_audit(ws, audit_dir, progress=progress)  # its discovery check keeps the column table; its own progress bar
-    with _step(progress, "the audit report (HTML, and PDF when Chromium is installed)"):
+    with _step(progress, "the audit report in English and Dutch (HTML, and PDF when Chromium is installed)"):
         report = write_report(ws, run.run_dir, base / "audit-report.html")
-    with _step(progress, f"the register of processing activities ({len(REGISTER_OUTPUTS)} files)"):
+        report_nl = write_report(ws, run.run_dir, base / "auditrapport.html", lang="nl")
+    with _step(progress, f"the register of processing activities ({len(REGISTER_OUTPUTS) + len(REGISTER_FOR_AP)} files)"):
         registers = [write_register(ws, base / "register", fmt, lang, audit_dir)[0] for fmt, lang in REGISTER_OUTPUTS]
+        registers += [write_register(ws, base / "register", fmt, lang, audit_dir, for_ap=True)[0] for fmt, lang in REGISTER_FOR_AP]
     return Outputs(map_summary=map_page, discovery=audit_dir / "discovery.csv", audit_dir=audit_dir,
                    findings=audit_dir / "findings.json", run_dir=run.run_dir, data_docs=run.docs_index,
-                   report=report, registers=registers, exit_code=run.exit_code, audit=run)
+                   report=report, report_nl=report_nl, registers=registers, exit_code=run.exit_code, audit=run)
+
+
+def _inputs_now(ws: Workspace) -> dict[str, dict[str, str]] | None:
+    """The sha256 of what an audit of ``ws`` would judge now, keyed as run.json's ``sha256`` (store aside).
+
+    None when a source is a database server: its content has no file hash, so no run can be shown current.
+    """
+    from datamap.audit.run import default_catalogue_dirs, input_hashes  # what run_audit hashes, hashed the same way
+
+    if any(d.url and not d.url.startswith("sqlite:///") for d in ws.sources.datasets.values()):
+        return None
+    return input_hashes(ws, default_catalogue_dirs(ws))
+
+
+def current_run(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str]) -> ArchivedRun | None:
+    """The latest finished run under ``audit_dir`` if it judged this workspace as it is now, else None.
+
+    Current means: same workspace folder, reference date and pseudonym key, and every input the run
+    recorded (manifests, policy, sources.yml, check catalogue, source files) has the same sha256
+    today, with none added or removed. Evidence and reports must describe the data as it is, not
+    as it was, and name people by the pseudonyms the officer's other outputs use.
+    """
+    from datamap.identity import Pseudonymizer, load_key
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    if not Path(audit_dir).is_dir():
+        return None
+    run = latest_run(audit_dir, ws.root)
+    if run is None:
+        return None
+    recorded = run.meta.get("sha256")
+    if not isinstance(recorded, dict):
+        return None
+    if run.meta.get("workspace") != str(ws.root.resolve()) or run.meta.get("as_of") != ws.policy.reference_date().isoformat():
+        return None
+    if run.meta.get("pseudonym_key") != Pseudonymizer(load_key(ws.root)).key_id():
+        return None
+    now = _inputs_now(ws)
+    if now is None or any(recorded.get(key) != hashes for key, hashes in now.items()):
+        return None
+    return run
+
+
+def current_or_new_run(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str]) -> ArchivedRun:
+    """The current run under ``audit_dir`` (see :func:`current_run`), else a new audit run archived there.
+
+    An older run judged other bytes: evidence citing it would describe data that no longer exists.
+    """
+    from datamap.audit import run_audit
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    found = current_run(ws, audit_dir)
+    if found is not None:
+        return found
+    return run_audit(ws, audit_dir, progress=False).archived()
+
+
+def inquiry_pack(workspace: Workspace | str | os.PathLike[str], question: "Question", out_dir: str | os.PathLike[str],
+                 audit_dir: str | os.PathLike[str] | None = None) -> "Pack":
+    """Write the evidence pack for one question of the AP (:func:`datamap.inquiry.build_pack`).
+
+    A pack about a person's request reads the audit store: it is staged here (reused when no source
+    changed) and refused when a source could not be read, so the pack itself only reads.
+    """
+    from datamap.inquiry import build_pack
+
+    ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    question.validate()
+    if question.topic != "request":
+        return build_pack(ws, question, out_dir, audit_dir)
+    from datamap.subject.store import open_store
+
+    con = open_store(ws)
+    try:
+        return build_pack(ws, question, out_dir, audit_dir, store=con)
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager

@@ -234,6 +234,9 @@ class Policy(_Model):
     recipients: RecipientPolicy
     requests: RequestPolicy
     trials: TrialPolicy = TrialPolicy()
+    functional_mailboxes: list[str] = Field(
+        default_factory=list, description="the company's own functional addresses (privacy@, info@): shown as they are; "
+                                          "any other address, in the own domains too, is a person's and shown as a pseudonym")
 
     _tz = field_validator("timezone")(_check_timezone)
 

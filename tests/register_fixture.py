@@ -217,6 +217,17 @@ CRM_USERS = [("u1", "Anna@Apora.nl", "anna@apora.nl", "Active"), ("u2", "bram@ap
              ("u5", "oud@apora.nl", "oud@apora.nl", "Inactive")]
 
 
+# The CRM: three leads of two persons (one came back), one with a phone number too, and one user. The books:
+# four invoices of three customers, known by customer number only. The portal: nothing staged.
+IDENTIFIERS = [
+    ("zoho_crm__leads", "L1", "email", "anna@example.nl"), ("zoho_crm__leads", "L2", "email", "anna@example.nl"),
+    ("zoho_crm__leads", "L3", "email", "bram@example.nl"), ("zoho_crm__leads", "L3", "phone", "+31612345678"),
+    ("zoho_crm__users", "U1", "email", "sanne@apora.nl"),  # staff: an activity about customers leaves her out
+    ("zoho_books__invoices", "I1", "customer_number", "C-1"), ("zoho_books__invoices", "I2", "customer_number", "C-1"),
+    ("zoho_books__invoices", "I3", "customer_number", "C-2"), ("zoho_books__invoices", "I4", "customer_number", "C-3"),
+]
+
+
 def write_run(out: Path, run_id: str = "20261124T090000Z", findings: list[dict] | None = None) -> Path:
     """Write an audit run folder in the documented format (checks.json, findings.json, store)."""
     run = out / "runs" / run_id
@@ -236,6 +247,9 @@ def write_run(out: Path, run_id: str = "20261124T090000Z", findings: list[dict] 
     con.executemany("INSERT INTO hr__roster VALUES (?,?,?,?)", ROSTER)
     con.execute("CREATE TABLE zoho_crm__users (user_id, email, email__norm, status)")
     con.executemany("INSERT INTO zoho_crm__users VALUES (?,?,?,?)", CRM_USERS)
+    # the store's identifier index, for counting persons (not records) per activity
+    con.execute("CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT)")
+    con.executemany("INSERT INTO identifiers VALUES (?,?,?,?)", IDENTIFIERS)
     con.commit()
     con.close()
     return run

@@ -26,7 +26,8 @@ def finding(rule: str, system: str, record_key: str, subject_ref: str | None = N
 LEAD_1 = finding("retention.expired", "zoho_crm", "4150868000000100071", "subj-aaaaaaaaaaaa")
 LEAD_2 = finding("retention.expired", "zoho_crm", "4150868000000100072", "subj-bbbbbbbbbbbb")
 INVOICE = finding("retention.expired", "zoho_books", "INV-000149", "subj-cccccccccccc")
-MAILBOX = finding("access.departed_employee_active", "zoho_mail", "jeroen.prins@apora.nl", "subj-f6e00684b0c9")
+# findings.json names a personal mailbox by its pseudonym (Pseudonymizer.record_key): so does the register
+MAILBOX = finding("access.departed_employee_active", "zoho_mail", "subj-f6e00684b0c9", "subj-f6e00684b0c9")
 
 
 def register_from(tmp_path: Path, text: str) -> ActionRegister:

@@ -126,6 +126,7 @@ POLICY = """
     recipients: {own_domains: [apora.nl]}
     requests: {deadline: P1M, extension: P2M, privacy_mailbox: privacy@apora.nl}
     trials: {max_days: 14}
+    functional_mailboxes: [privacy@apora.nl, sales@apora.nl]  # shown as they are; sam@ is a person's
     """
 
 STORE = """
@@ -521,11 +522,14 @@ def test_shipped_catalogue_has_every_claim():
 def test_charts_count_findings_per_claim_and_age_records_from_their_own_start(handmade_run):
     from datamap.audit.charts import findings_by_claim, findings_chart, retention_ages, retention_chart
 
-    handmade, run = handmade_run
-    counts = findings_by_claim(run)
+    from datamap.workspace import load_workspace
+
+    handmade, live = handmade_run
+    run, ws = live.archived(), load_workspace(handmade["ws"])
+    counts = findings_by_claim(run, ws)
     assert counts["P05"] == {"critical": 0, "high": 0, "medium": 2, "low": 0}
     assert counts["P11"] == {"critical": 1, "high": 0, "medium": 1, "low": 0}
-    ages = {(a.system, a.collection): a for a in retention_ages(run)}
+    ages = {(a.system, a.collection): a for a in retention_ages(run, ws)}
     leads = ages[("zoho_crm", "leads")]
     # 2025-11-23 + P1Y = 2026-11-23 (365 days): on 2026-11-24 the record is 366/365 of its period old
     assert sorted(round(s, 4) for s in leads.shares) == [round(84 / 365, 4), round(84 / 365, 4), 1.0, round(366 / 365, 4)]
@@ -533,8 +537,8 @@ def test_charts_count_findings_per_claim_and_age_records_from_their_own_start(ha
     invoices = ages[("zoho_books", "invoices")]
     # counted from the fiscal year end: 2018-12-31 and 2019-12-31, periods of 7 years
     assert [round(s, 3) for s in invoices.shares] == [round(2885 / 2557, 3), round(2520 / 2557, 3)]
-    assert findings_chart(run).axes[0].get_title() == "Findings per claim and severity (as of 2026-11-24)"
-    assert retention_chart(run).axes[0].get_title() == "Age of records against their retention period"
+    assert findings_chart(run, ws).axes[0].get_title() == "Findings per claim and severity (as of 2026-11-24)"
+    assert retention_chart(run, ws).axes[0].get_title() == "Age of records against their retention period"
 
 
 OWN_CHECK = """

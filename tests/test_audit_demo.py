@@ -19,8 +19,13 @@ from datamap.cli import main
 
 
 def planted(workspace: Path) -> set[tuple[str, str, str]]:
+    """The planted cases, a record key as findings show it (a mailbox or Message-ID by its pseudonym)."""
+    from datamap.identity import Pseudonymizer
+    from datamap.workspace import load_workspace
+
+    pseudo = Pseudonymizer.of(load_workspace(workspace))
     cases = json.loads((workspace / "expected_findings.json").read_text(encoding="utf-8"))
-    return {(c["rule"], c["system"], str(c["record_key"])) for c in cases}
+    return {(c["rule"], c["system"], pseudo.record_key(str(c["record_key"]))) for c in cases}
 
 
 def found(out: Path) -> set[tuple[str, str, str]]:

@@ -24,7 +24,6 @@ import pytest
 import yaml
 
 from datamap.map import (
-    _compare,
     fides_evaluate,
     identity_collections,
     load_map,
@@ -35,6 +34,7 @@ from datamap.map import (
     unattached_datasets,
     where,
 )
+from datamap.map.policies import _compare
 
 ROOT = Path(__file__).resolve().parents[1]
 FIDES = ROOT / "tests" / "fixtures" / "fides"
@@ -147,7 +147,7 @@ def test_cli_map_findings_on_a_bare_fides_folder_gives_the_manifests_findings_an
 
 
 def test_an_unattached_dataset_is_drawn_in_a_column_of_its_own(tmp_path):
-    from datamap.draw import draw_all, draw_map
+    from datamap.map.draw import draw_all, draw_map
 
     texts = [t.get_text() for t in draw_map(load_map(FIDES)).axes[0].texts]
     assert "Catering request forms\n4 categories; no system holds it" in texts
@@ -179,7 +179,7 @@ def test_a_workspace_audit_reports_the_unattached_dataset_under_P13(tmp_path):
 
 
 def test_the_map_page_lists_the_unattached_dataset_and_its_finding(tmp_path):
-    from datamap.draw import write_map_summary
+    from datamap.map.page import write_map_summary
 
     page = write_map_summary(load_map(workspace_with_forms(tmp_path)), tmp_path / "map", categories=[]).read_text(encoding="utf-8")
     assert ("## Datasets no system references\n\nThe register cannot place these: add each to the dataset_references "

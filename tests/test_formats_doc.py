@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from datamap import sources
+from datamap.sources import formats
 from datamap.sources.formats_doc import BEGIN, END, formats_markdown, region
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,11 +19,11 @@ def test_the_workspace_doc_lists_the_standard_headers_exactly_as_formats_yml_giv
 
 
 def test_a_header_changed_in_formats_yml_makes_the_doc_stale(monkeypatch):
-    changed = copy.deepcopy(sources._formats())
+    changed = copy.deepcopy(formats.product_formats())
     leads = changed["zoho_crm"]["collections"]["leads"]
     leads["headers"] = [h if h != "Last Activity Time" else "Last Contact Time" for h in leads["headers"]]
     leads["dates"] = {"Last Contact Time" if h == "Last Activity Time" else h: kind for h, kind in leads["dates"].items()}
-    monkeypatch.setattr(sources, "_formats", lambda: changed)
+    monkeypatch.setattr(formats, "product_formats", lambda: changed)
 
     rendered = formats_markdown()
     assert "Last Contact Time **[date-time]**" in rendered
@@ -32,7 +32,7 @@ def test_a_header_changed_in_formats_yml_makes_the_doc_stale(monkeypatch):
 
 def test_the_doc_names_each_product_its_date_format_and_marks_dates_and_identifiers():
     text = region(DOC.read_text(encoding="utf-8"))
-    for product in sources.products():
+    for product in formats.products():
         assert f"\n### {product}\n" in text
     assert "### hr\n\nDates: `%Y-%m-%d` unless sources.yml sets `date_format`." in text
     assert ("| `leads` | `Leads.csv` | CSV | Record Id | Record Id, Lead Owner, Company, First Name **[name]**, "

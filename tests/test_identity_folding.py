@@ -25,3 +25,13 @@ def test_folding_names() -> None:
     assert normalise_name("İlker ÖZ") == "ilker oz"
     assert normalise_name("   ") is None
     assert name_words("Jan-Willem van den Bergh") == ["jan", "willem", "van", "den", "bergh"]
+
+
+def test_one_set_of_name_particles_serves_matching_and_discovery() -> None:
+    from datamap.discovery import is_person_name
+    from datamap.subject.match import name_tokens
+
+    assert name_tokens("Maria dos Santos") == ["maria", "santos"]
+    assert name_tokens("Jan van 't Hek") == ["jan", "hek"]
+    assert is_person_name("Jan van 't Hek")  # the particles are set aside, the rest must read as a name
+    assert not is_person_name("Jan van de")  # nothing but particles after the first name is no surname

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from datamap.draw import write_map_summary
+from datamap.map.page import write_map_summary
 from datamap.map import load_map
 
 DEMO_DATA = Path(__file__).resolve().parents[1] / "datamap" / "demo" / "data"

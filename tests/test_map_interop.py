@@ -78,7 +78,7 @@ def test_fides_style_policy_flags_contact_data_used_for_marketing():
 
 
 def test_fides_style_manifests_draw(tmp_path):
-    from datamap.draw import draw_all
+    from datamap.map.draw import draw_all
 
     written = draw_all(load_map(FIDES_DEMO), tmp_path, ["user.contact.email"])
     assert [p.name for p in written] == ["map.png", "map.svg", "map_user_contact_email.png", "map_user_contact_email.svg"]

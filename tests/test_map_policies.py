@@ -108,7 +108,8 @@ def test_a_category_only_the_employee_declaration_holds_is_not_judged_as_held_ab
 
 def test_a_us_party_without_eea_false_is_a_transfer_for_the_map_rules_and_the_register_alike(tmp_path):
     """One answer to 'outside the EEA': meta.country US is enough, unless the party says eea: true."""
-    from datamap.map import _processor_and_transfer_findings, outside_eea
+    from datamap.map import outside_eea
+    from datamap.map.findings import _processor_and_transfer_findings
 
     folder = tmp_path / "manifests"
     folder.mkdir()

@@ -152,7 +152,7 @@ def test_flows_start_where_the_subjects_hand_the_data_over(tmp_path):
 
 
 def test_a_map_with_collection_from_the_subjects_draws(tmp_path):
-    from datamap.draw import draw_all
+    from datamap.map.draw import draw_all
 
     crm = {**SYSTEM, "ingress": [{"fides_key": "user", "type": "user", "data_categories": ["user.contact.email"]}]}
     dm = load_map(write(tmp_path, {"a.yml": {"system": [crm], "dataset": [DATASET]}}))

@@ -35,6 +35,15 @@ def demo_report(audited_demo, tmp_path_factory) -> Path:
     return write_report(ws, run, out, pdf=pdf_converter() is not None)
 
 
+@pytest.fixture(scope="module")
+def demo_report_nl(audited_demo, tmp_path_factory) -> Path:
+    """The Dutch audit report of the demo's run (with a PDF when Chromium is installed)."""
+    ws, audit = audited_demo
+    run = sorted((audit / "runs").iterdir())[-1]
+    out = tmp_path_factory.mktemp("demo-report-nl") / "rapport.html"
+    return write_report(ws, run, out, lang="nl", pdf=pdf_converter() is not None)
+
+
 def _rows(path: Path, sheet: str) -> list[dict[str, object]]:
     ws = openpyxl.load_workbook(path)[sheet]
     header = [c.value for c in ws[1]]
@@ -89,7 +98,7 @@ def test_demo_register_values_match_the_manifests(audited_demo, tmp_path):
     assert _plain(books["Transfers to third countries or international organisations"]) == "Zoho Corporation B.V.: IN"
     assert _plain(books["Transfer safeguards (Chapter V)"]) == "Zoho Corporation B.V.: standard contractual clauses (Art. 46)"
     assert _plain(books["Retention period"]).startswith(
-        "7 jaar na het einde van het boekjaar (fiscale bewaarplicht, AWR art. 52); invoices: 7 years after the end of the fiscal year of invoice_date")
+        "7 jaar na het einde van het boekjaar (fiscale bewaarplicht, AWR art. 52); invoices: seven years after the end of the fiscal year of the invoice date")
     assert _plain(books["Technical and organisational security measures"]) == "https://www.apora.nl/informatiebeveiliging"
 
     campaigns = rows[("Zoho Campaigns (zoho_campaigns)", "Nieuwsbrieven en uitnodigingen")]
@@ -104,7 +113,8 @@ def test_demo_register_values_match_the_manifests(audited_demo, tmp_path):
     assert _plain(portal["Transfers to third countries or international organisations"]) == (
         "none: every recipient processes the data inside the EEA")
     gaps = _rows(path, "Gaps")
-    assert [(g["Processing activity"], g["Register column"], g["Where to fill it in"]) for g in gaps if g["Mandatory"] == "yes"] == [
+    assert [(g["Processing activity"], g["Register column"], g["Where to fill it in"]) for g in gaps if g["Mandatory"] == "yes"
+            and g["Register column"] not in ("Owner (data steward)", "Legitimate interests and balancing test")] == [
         ("Nieuwsbrieven en uitnodigingen", "Transfer safeguards (Chapter V)", "manifests/external.yml: adpeak.legal_basis_for_transfers")]
 
 
@@ -117,7 +127,7 @@ def test_demo_register_in_dutch_has_the_ap_headers_and_live_figures(audited_demo
     row = _rows(path, "Verwerkingsregister")[2]
     assert row["Grondslag (art. 6 AVG)"] == "uitvoering van een overeenkomst (art. 6 lid 1 sub b)"
     # live figures: rows read from the Zoho Books exports in this run, and the run's checks of the system
-    assert re.fullmatch(r"zoho_books: [\d.]+", row["Aantal records (actueel)"])
+    assert re.fullmatch(r"Zoho Books export: [\d.]+", row["Aantal records (actueel)"])
     assert "P01.role_not_authorized.zoho_books: niet geslaagd" in row["Controles in de laatste auditrun"]
     assert reg.run_id is not None
 
@@ -128,7 +138,7 @@ def test_demo_report_holds_no_raw_personal_value(demo_report, demo_raw_values):
     values = identifiers_only(demo_raw_values)
     assert len(values) > 100, "the leak fixture found no raw values to look for"
     assert sorted(v for v in values if v in html) == []
-    summary = html[html.index('<section id="summary">'):html.index('<section id="scope">')]
+    summary = html[html.index('<section id="summary">'):html.index('<section id="claims">')]
     # every claim but P12 (portability, a feature without a data check) has planted violations
     assert re.findall(r'<div class="n">(\d+)</div>([^<]+)<', summary)[:3] == [("0", "held"), ("15", "broken"), ("1", "not checked")]
 
@@ -142,10 +152,71 @@ def test_demo_report_renders_in_headless_chromium(demo_report, tmp_path):
     path, _ = pdf_converter()
     dom = chromium(path, "--dump-dom", html.resolve().as_uri())
     assert dom.returncode == 0, dom.stderr[-500:]
-    assert "Executive summary" in dom.stdout and "Annex: the register of processing activities" in dom.stdout
-    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom.stdout)) == 5
-    assert images_shown(path, html, tmp_path) == (5, 5)
+    assert "Executive summary" in dom.stdout and "Annex B: the register of processing activities" in dom.stdout
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', dom.stdout)) == 4  # one run: no trend yet
+    assert images_shown(path, html, tmp_path) == (4, 4)
     shot = tmp_path / "report.png"
     result = chromium(path, f"--screenshot={shot}", "--window-size=1280,1200", "--hide-scrollbars", html.resolve().as_uri())
     assert result.returncode == 0 and Image.open(shot).size == (1280, 1200)
     assert html.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+
+
+needs_pdf = pytest.mark.skipif(pdf_converter() is None, reason="chromium is not installed (bash .ci/system-deps)")
+
+
+def _pages(html: Path, layout: bool = False) -> list[str]:
+    pypdf = pytest.importorskip("pypdf")
+    mode = {"extraction_mode": "layout"} if layout else {}
+    return [page.extract_text(**mode) for page in pypdf.PdfReader(str(html.with_suffix(".pdf"))).pages]
+
+
+@pytest.mark.slow
+@needs_pdf
+def test_demo_report_prints_a_page_number_on_every_page_in_both_languages(demo_report, demo_report_nl):
+    for html, words in ((demo_report, ("Page", "of")), (demo_report_nl, ("Pagina", "van"))):
+        pages = _pages(html, layout=True)
+        assert 10 < len(pages) < 40  # the register's 40 pages are its own files now
+        assert [n for n, text in enumerate(pages, start=1) if f"{words[0]} {n} {words[1]} {len(pages)}" not in text] == []
+
+
+@pytest.mark.slow
+@needs_pdf
+def test_demo_report_opens_with_cover_contents_and_summary_before_any_finding(demo_report_nl):
+    pages = [" ".join(text.split()) for text in _pages(demo_report_nl)]
+    assert "Auditrapport" in pages[0] and "Peildatum 2026-11-24" in pages[0]
+    assert "Inhoud Samenvatting 3 Beweringen en bevindingen 4" in pages[1]
+    assert "Wat klopt" in pages[2] and "Wat niet klopt" in pages[2] and "Wat over de deadline is" in " ".join(pages[2:4])
+    first_finding = next(n for n, text in enumerate(pages) if "fnd-" in text and "Bevinding" in text and n > 2)
+    assert first_finding >= 3
+
+
+@pytest.mark.slow
+@needs_pdf
+def test_no_rule_id_is_split_inside_a_word_in_the_printed_report(audited_demo, demo_report, demo_report_nl):
+    import json
+
+    _, audit = audited_demo
+    rules = {f["rule"] for f in json.loads((audit / "findings.json").read_text(encoding="utf-8"))}
+    words = {w for rule in rules for w in re.split(r"[._]", rule) if len(w) > 1}
+    for html in (demo_report, demo_report_nl):
+        text = "\n".join(_pages(html))
+        split = sorted({f"{w[:k]}|{w[k:]}" for w in words for k in range(1, len(w))
+                        if re.search(rf"(?<![a-z0-9]){re.escape(w[:k])}-?\n{re.escape(w[k:])}(?![a-z0-9])", text)})
+        assert split == [], html.name
+
+
+@pytest.mark.slow
+def test_each_audit_writes_its_action_tracking_beside_comparison_json_and_the_register_back(audited_demo):
+    import json
+
+    from datamap.actions import load_actions
+
+    ws, audit = audited_demo
+    run = sorted((audit / "runs").iterdir())[-1]
+    tracked = json.loads((run / "actions.json").read_text(encoding="utf-8"))
+    findings = json.loads((run / "findings.json").read_text(encoding="utf-8"))
+    assert (run / "comparison.json").is_file() and tracked["today"] == "2026-11-24" and tracked["run"] == run.name
+    assert tracked["counts"]["new"] == len(findings) == tracked["counts"]["unowned"]
+    register = load_actions(audit)  # kept beside the run archive: every finding now has an open entry
+    assert not (ws / "actions.yml").exists()  # the audit never writes into the workspace
+    assert len(register.actions) == len(findings) and {a.status for a in register.actions} == {"open"}

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from datamap.inquiry import evidence_run
-from datamap.register.run import current_or_new_run, current_run, run_folders
+from datamap.audit.archive import run_folders
+from datamap.workbench import current_or_new_run, current_run
 from datamap.store import sha256_file
 
 SOURCE = "exports/zoho_crm/Users.csv"
@@ -49,7 +49,7 @@ def test_the_latest_run_is_current_while_nothing_changed(audited_copy):
 
 def test_evidence_for_an_unchanged_workspace_cites_the_run_there_without_auditing_again(audited_copy):
     ws, audit, run_dir = audited_copy
-    assert evidence_run(ws, audit) == run_dir
+    assert current_or_new_run(ws, audit).folder == run_dir
     assert run_folders(audit) == [run_dir]
 
 
@@ -80,7 +80,7 @@ def test_after_one_source_changes_the_run_is_stale_and_evidence_comes_from_a_new
     source.write_bytes(source.read_bytes() + b"\n")  # one trailing blank line: the same rows, other bytes
     assert current_run(ws, audit) is None
 
-    cited = evidence_run(ws, audit)
+    cited = current_or_new_run(ws, audit).folder
     assert cited != old_run
     assert run_folders(audit) == [old_run, cited]
     recorded = json.loads((cited / "run.json").read_text(encoding="utf-8"))["sha256"]["sources"][SOURCE]

@@ -248,6 +248,12 @@ def test_bad_identifier_is_bad_input():
 # --- export -----------------------------------------------------------------------------------
 
 
+def has_pdf() -> bool:
+    from datamap.report import pdf_converter
+
+    return pdf_converter() is not None
+
+
 def test_export_validates_and_carries_each_fields_category(estate, tmp_path):
     ws, dm, con = estate
     subject = Subject.of(email=[JAN_EMAIL], customer_number=["APR-100042"])
@@ -261,11 +267,12 @@ def test_export_validates_and_carries_each_fields_category(estate, tmp_path):
     assert [r["key"] for r in doc["explanation"]["recipients"]] == ["belastingdienst", "tevreden", "zoho_corporation"]
     assert doc["explanation"]["transfers"] == [{"recipient": "zoho_corporation", "country": "NL", "safeguard": ["SCCs"]}]
     written = sorted(p.name for p in write_export(doc, tmp_path / "export"))
-    assert written == ["customer_portal__accounts.csv", "privacy_office__privacy_requests.csv", "subject.json", "summary_en.md", "summary_nl.md",
-                       "zoho_books__invoices.csv", "zoho_crm__contacts.csv", "zoho_crm__deals.csv", "zoho_desk__tickets.csv"]
-    nl = (tmp_path / "export" / "summary_nl.md").read_text()
+    summaries = [f"summary_{lang}.{ext}" for lang in ("en", "nl") for ext in ("docx", "html", "pdf") if ext != "pdf" or has_pdf()]
+    assert written == sorted(["customer_portal__accounts.csv", "privacy_office__privacy_requests.csv", "subject.json", *summaries,
+                              "zoho_books__invoices.csv", "zoho_crm__contacts.csv", "zoho_crm__deals.csv", "zoho_desk__tickets.csv"])
+    nl = (tmp_path / "export" / "summary_nl.html").read_text()
     assert "Autoriteit Persoonsgegevens" in nl and "bezwaar" in nl and "CRM Webform" in nl
-    assert "P7Y vanaf `invoice_date` (wettelijke plicht: Algemene wet inzake rijksbelastingen art. 52)" in nl
+    assert "zeven jaar na de factuurdatum (wettelijke plicht: Algemene wet inzake rijksbelastingen art. 52)" in nl
 
 
 def test_export_withholds_the_login_secret(estate):
@@ -279,7 +286,7 @@ def test_export_withholds_the_login_secret(estate):
 
 
 def test_an_address_list_in_the_export_keeps_his_own_and_leaves_out_others():
-    from datamap.subject import _others_left_out
+    from datamap.subject.export import _others_left_out
 
     got = _others_left_out("jan.devries@example.nl, Piet@Elders.example, sales@apora.nl", {JAN_EMAIL}, ("apora.nl",))
     assert got == "jan.devries@example.nl, (another person), sales@apora.nl"
@@ -496,3 +503,23 @@ def test_cli_refuses_to_answer_when_a_source_cannot_be_read(demo_workspace, tmp_
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and "Tickets.csv" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_store_is_read_through_one_read_only_door(tmp_path):
+    import sqlite3
+
+    from datamap.store import open_read_only
+
+    folder = tmp_path / "a ?#% folder"  # characters a URI would read as query, fragment or escape
+    folder.mkdir()
+    path = folder / "store.sqlite"
+    with pytest.raises(BadInput, match="audit store not found"):
+        open_read_only(path)
+    assert not path.exists()  # looking never creates an empty store
+    with sqlite3.connect(path) as writer:
+        writer.execute("CREATE TABLE t (a TEXT)")
+        writer.execute("INSERT INTO t VALUES ('x')")
+    con = open_read_only(path)
+    assert con.execute("SELECT a FROM t").fetchone()["a"] == "x"
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        con.execute("INSERT INTO t VALUES ('y')")

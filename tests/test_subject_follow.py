@@ -15,7 +15,7 @@ import yaml
 
 from fixtures_store import build_store, demo  # noqa: F401 -- demo is a fixture
 
-from datamap import subject as subject_module
+from datamap.subject import match as subject_match
 from datamap.subject import Subject, build_export, find, match_table, read_map, validate_export
 from datamap.workspace import load_workspace
 
@@ -154,7 +154,7 @@ def test_following_stops_after_two_steps(estate, monkeypatch):
     # her portal account -> her Books customer (1 step) -> her second account (2 steps) -> its notice (3: not followed)
     assert found[("customer_portal", "accounts", "8")] == FOLLOWED[("customer_portal", "accounts", "8")]
     assert ("privacy_office", "notice_notifications", "APR-100002") not in found
-    monkeypatch.setattr(subject_module, "MAX_HOPS", 3)  # the bound, not something else, is what stops it
+    monkeypatch.setattr(subject_match, "MAX_HOPS", 3)  # the bound, not something else, is what stops it
     assert by_record(anna(con, dm))[("privacy_office", "notice_notifications", "APR-100002")] == (
         0.85, ("customer_number equal to the one on customer_portal.accounts 8 (3 steps from the request)",))
 
@@ -183,7 +183,7 @@ def test_records_found_by_her_own_identifiers_are_unchanged(estate, monkeypatch)
     ws, dm, con = estate
     found = by_record(anna(con, dm))
     assert {k: found[k] for k in DIRECT} == DIRECT
-    monkeypatch.setattr(subject_module, "MAX_HOPS", 0)  # nothing followed
+    monkeypatch.setattr(subject_match, "MAX_HOPS", 0)  # nothing followed
     assert by_record(anna(con, dm)) == DIRECT
 
 

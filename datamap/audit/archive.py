@@ -1,10 +1,12 @@
-"""The run archive: every audit run kept whole under ``DIR/runs/<UTC timestamp>/``.
+"""The run archive: every audit run kept whole under ``DIR/runs/<UTC timestamp>/``, and read back.
 
 A run is written into a temporary folder beside the archive and renamed into place in one step,
 so a killed audit leaves no half run and two concurrent audits never write into the same folder.
 Each run records the sha256 of what it judged (manifests, policy, catalogue, sources), the software
 that judged it (``datamap.provenance``), and how its findings, inputs and software compare with the
-previous run's.
+previous run's. :class:`ArchivedRun` is a run read back from its folder (``checks.json``,
+``findings.json``, ``run.json``, ``comparison.json`` and the audit store's ``_provenance``): what
+the register, the report, the charts and the evidence packs read; they never open a source.
 """
 from __future__ import annotations
 
@@ -15,16 +17,19 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from datamap.errors import BadInput
 from datamap.findings import Finding
-from datamap.outputs import safe_row
-from datamap.store import sha256_file
+from datamap.outputs import safe_row, write_atomic
+from datamap.store import open_read_only, sha256_file
 
-FINDING_COLUMNS = ("claim", "rule", "check", "severity", "system", "dataset", "collection",
-                   "record_key", "subject_ref", "detail", "evidence")
+FINDING_COLUMNS = ("id", "claim", "rule", "check", "severity", "system", "dataset", "collection",
+                   "record_key", "subject_ref", "detail", "evidence")  # id first: what actions.yml names
 
 
 def hashes(paths: Iterable[Path], root: Path) -> dict[str, str]:
@@ -144,7 +149,7 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def findings_csv(findings: list[Finding]) -> str:
-    """The findings as CSV: one row each, the evidence as compact JSON."""
+    """The findings as CSV: one row each, its id first, the evidence as compact JSON."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=FINDING_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -156,7 +161,11 @@ def findings_csv(findings: list[Finding]) -> str:
 
 
 def compare(previous: list[dict[str, Any]] | None, current: list[Finding]) -> dict[str, Any]:
-    """New, resolved and persisting findings against the previous run, matched on (rule, system, record_key)."""
+    """New, resolved and persisting findings against the previous run, matched on (rule, system, record_key).
+
+    Both runs' record keys are pseudonymised with the workspace's key (a keyed hash, the same in every
+    run), so a mailbox's finding matches itself across runs as long as the key is kept.
+    """
     now = {f.key: f for f in current}
     if previous is None:
         return {"previous_run": None, "new": sorted(map(list, now)), "resolved": [], "persisting": []}
@@ -241,10 +250,7 @@ def input_changes(before: dict[str, Any] | None, now: dict[str, Any]) -> dict[st
 
 def replace_file(src: Path, dst: Path) -> None:
     """Copy a file over another in one step (readers see the old or the new one, never half)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.{os.getpid()}-", dir=dst.parent)  # pid: sweep_stale_temps
-    os.close(fd)
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    write_atomic(dst, src.read_bytes())  # its temporary is named .<name>.<pid>-: sweep_stale_temps
 
 
 def replace_tree(src: Path, dst: Path) -> None:
@@ -258,3 +264,122 @@ def replace_tree(src: Path, dst: Path) -> None:
     os.rename(tmp, dst)
     if old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading a run back ---------------------------------------------------------------------------
+
+STORE_NAMES = ("store.sqlite", "store.db", "audit.sqlite", "audit.db")
+
+
+@dataclass(frozen=True)
+class ArchivedRun:
+    """One archived audit run (a folder under ``runs/``) as plain data, the way every reader sees it.
+
+    ``run_audit`` returns the live :class:`datamap.audit.run.AuditRun` (typed findings, exit code,
+    Data Docs); everything after the audit reads this.
+    """
+
+    folder: Path
+    run_id: str
+    checks: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    provenance: list[dict[str, Any]] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] = field(default_factory=dict)
+    store: Path | None = None
+    data_sources: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # table -> (Data Source, records)
+
+    def rows_of_dataset(self, dataset: str) -> int | None:
+        """Rows read from a dataset's sources in this run; None when nothing was read."""
+        rows = [p.get("rows") or 0 for p in self.provenance if p.get("dataset") == dataset]
+        return sum(int(r) for r in rows) if rows else None
+
+    def sources_of_dataset(self, dataset: str) -> list[dict[str, Any]]:
+        return [p for p in self.provenance if p.get("dataset") == dataset]
+
+    def check(self, check_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.checks if c.get("check") == check_id), None)
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    if not path.exists():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise BadInput(str(path), f"line {exc.lineno}", f"invalid JSON: {exc.msg}") from None
+
+
+def _read_store(path: Path, sql: str) -> list[sqlite3.Row] | None:
+    """Run one read-only query on the store; None when the table or column is not there."""
+    con = open_read_only(path)
+    try:
+        return con.execute(sql).fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        con.close()
+
+
+def find_store(folder: Path, workspace_root: str | Path | None = None) -> Path | None:
+    """The audit store of a run: kept in the run folder, else the workspace's ``.datamap/store.sqlite``."""
+    candidates = [folder / n for n in STORE_NAMES] + sorted(folder.glob("*.sqlite")) + sorted(folder.glob("*.db"))
+    if workspace_root is not None:
+        candidates.append(Path(workspace_root) / ".datamap" / "store.sqlite")
+    for path in candidates:
+        if path.is_file() and _read_store(path, "SELECT count(*) FROM _provenance") is not None:
+            return path
+    return None
+
+
+def recorded_sources(store: Path) -> dict[str, list[tuple[str, int]]]:
+    """Per store table, how records say they entered it (Zoho's GDPR field *Data Source*), most first."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for row in _read_store(store, "SELECT name FROM sqlite_master WHERE type = 'table'") or []:
+        table = row[0]
+        if not re.fullmatch(r"[a-z0-9_]+", table):
+            continue
+        counts = _read_store(store, f'SELECT data_source, count(*) FROM "{table}" WHERE data_source IS NOT NULL '
+                                    "GROUP BY data_source ORDER BY count(*) DESC, data_source")
+        if counts:
+            out[table] = [(str(r[0]), int(r[1])) for r in counts]
+    return out
+
+
+def load_run(folder: str | Path, workspace_root: str | Path | None = None, store: Path | None = None) -> ArchivedRun:
+    """Read one run folder (it holds ``checks.json``); row counts from ``store``, else its own store or the workspace's."""
+    base = Path(folder)
+    if not (base / "checks.json").exists():
+        raise BadInput(str(base), None, "not an audit run folder: no checks.json", "run `datamap audit` first")
+    meta = _read_json(base / "run.json", None)
+    meta = meta if isinstance(meta, dict) else {}
+    listed = meta.get("provenance") if isinstance(meta.get("provenance"), list) else []
+    store = store if store is not None and store.is_file() else find_store(base, workspace_root)
+    provenance = listed or ([dict(r) for r in _read_store(store, "SELECT * FROM _provenance") or []] if store else [])
+    return ArchivedRun(
+        folder=base,
+        run_id=str(meta.get("run") or meta.get("run_id") or base.name),
+        checks=list(_read_json(base / "checks.json", [])),
+        findings=list(_read_json(base / "findings.json", [])),
+        provenance=provenance,
+        meta=meta,
+        comparison=dict(_read_json(base / "comparison.json", {}) or {}),
+        store=store,
+        data_sources=recorded_sources(store) if store else {},
+    )
+
+
+def run_folders(folder: str | Path) -> list[Path]:
+    """The run folders under ``folder`` (itself, its ``runs/``, or a ``runs`` folder), oldest first."""
+    base = Path(folder)
+    if (base / "checks.json").exists() and not (base / "runs").is_dir():
+        return [base]
+    return finished_runs(base.parent if base.name == "runs" and not (base / "runs").is_dir() else base)
+
+
+def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> ArchivedRun | None:
+    """The newest run under ``folder`` (run ids are UTC timestamps, so names sort by time)."""
+    if folder is None:
+        return None
+    found = run_folders(folder)
+    return load_run(found[-1], workspace_root) if found else None

@@ -82,12 +82,22 @@ class Check(_Model):
         default_factory=dict, description="map/discovery: a finding's severity where it differs from the check's, "
                                           "by its data category (discovery) or record key")
     finding: FindingSpec | None = None
+    verifies: list[str] = Field(
+        default_factory=list, description="the register's columns (register/questions.yml) whose answer this check verifies")
 
     @field_validator("id")
     @classmethod
     def _id(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z0-9_]+", value):
             raise ValueError("use lower-case letters, digits and _ only")
+        return value
+
+    @field_validator("verifies")
+    @classmethod
+    def _verifies(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[a-z_]+", name):
+                raise ValueError(f"{name!r} is not a register column name (lower-case letters and _)")
         return value
 
     @field_validator("params")

@@ -51,9 +51,9 @@ def row_finding(check: ResolvedCheck, row: dict[str, Any], pseudo: Pseudonymizer
             safe[col] = pseudo.ref(str(row[col]), kind="value")
     raw_context = {**check.vars, **{k: _text(v) for k, v in row.items()}}
     safe_context = {**check.vars, **{k: _text(v) for k, v in safe.items()}}
-    for key in template_fields(spec.record_key):  # a record's own id is not personal data: never masked
+    for key in template_fields(spec.record_key):  # a record id is no personal data; an address in it is
         if key in raw_context:
-            safe_context[key] = raw_context[key]
+            safe_context[key] = pseudo.record_key(raw_context[key])
     table = fill(spec.source_table, raw_context) if spec.source_table else fill(check.spec.table or "", check.vars)
     evidence: dict[str, Any] = {"source": sources.get(table, table)}
     if spec.row and row.get(spec.row) is not None:

@@ -29,11 +29,11 @@ from datamap.outputs import safe_cell
 from datamap.audit.params import missing_params, policy_value, standard_params, write_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
-from datamap.identity import Pseudonymizer, load_key
-from datamap.binding import Binding, bindings, declared_absent, system_of
+from datamap.identity import Pseudonymizer
+from datamap.binding import Binding, bindings, declared_absent
 from datamap.roles import load_roles
 from datamap.sources import files_of
-from datamap.store import sha256_file
+from datamap.store import open_read_only, sha256_file
 from datamap.workspace import Workspace, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
@@ -79,7 +79,10 @@ class CheckResult:
 
 @dataclass
 class AuditRun:
-    """The outcome of ``run_audit``: findings, per-check results, the archived run folder, the exit code."""
+    """The live outcome of ``run_audit``: typed findings and check results, the exit code, the Data Docs.
+
+    Once written, a run is read back as one :class:`datamap.audit.archive.ArchivedRun` (:meth:`archived`).
+    """
 
     findings: list[Finding]
     checks: list[CheckResult]
@@ -90,14 +93,16 @@ class AuditRun:
     comparison: dict[str, Any] = field(default_factory=dict)
     docs_index: Path | None = None
     store_path: Path | None = None
-    policy: Any = None
-    retention_tables: dict[str, str] = field(default_factory=dict)  # "system.collection" -> store table
 
     @property
     def exit_code(self) -> int:
         if any(c.status == "not_run" for c in self.checks):
             return EXIT_CANNOT_RUN
         return EXIT_FINDINGS if self.findings else EXIT_OK
+
+    def archived(self) -> archive.ArchivedRun:
+        """This run as read back from its folder: what the charts, the register and the report read."""
+        return archive.load_run(self.run_dir, store=self.store_path)
 
 
 # --- staging ------------------------------------------------------------------------------------
@@ -326,7 +331,7 @@ def unreadable(tables: list[str], staged: Staged, workspace: Workspace) -> str |
 def missing_column(store: Path, item: dict[str, str], ws: Workspace) -> str | None:
     """A retention rule whose date column its collection does not have: the line that says what would fix it."""
     try:
-        with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as db:
+        with open_read_only(store) as db:
             columns = [r[1] for r in db.execute(f'PRAGMA table_info("{item["table"]}")')]
     except sqlite3.Error:
         return None
@@ -599,7 +604,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     items = retention_items(ws)
     bind = bindings(ws)
     resolved = resolve_checks(ws, claims, bind)
-    from datamap.map import load_map
+    from datamap.map import load_map, system_of_dataset
 
     dm = load_map(ws)
     params = standard_params(ws, day, workspace_facts(dm, ws, bind))
@@ -609,7 +614,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 params[name] = as_param(policy_value(ws, ref[2:-1], check.file, f"checks.{check.spec.id}.params.{name}"))
 
     inputs = input_hashes(ws, dirs)  # before staging; compared after the checks (changed_input)
-    pseudo = Pseudonymizer(load_key(ws.root))  # a refused key stops the run before minutes of staging
+    pseudo = Pseudonymizer.of(ws)  # a refused key stops the run before minutes of staging
     staged = staged or stage_sources(ws, Path(store_path) if store_path else None, progress)
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
@@ -634,12 +639,12 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
 
             validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
             engines: dict[str, Any] = {"data_map": dm, "store": store_copy, "staged": staged.collections, "bind": bind,
-                                       "systems": {d: system_of(ws, d) for d in ws.sources.datasets}}
+                                       "systems": {d: system_of_dataset(dm, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
                 table = engines["scan"].table()  # column names come from the sources: formula-safe
                 table.map(safe_cell).rename(columns=safe_cell).to_csv(tmp / "discovery.csv", index=False)
-            findings = with_rows(findings, store_copy, ws)
+            findings = [f.shown_by(pseudo) for f in with_rows(findings, store_copy, ws)]  # rows found by the raw key
             docs = validator.build_docs()
             validator.close()
         finally:
@@ -650,8 +655,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
         prev_name, prev = archive.latest_findings(out, started=stamp)  # the latest run finished before this one began
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
-        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, policy=ws.policy,
-                          retention_tables={f"{i['system']}.{i['collection']}": i["table"] for i in items})
+        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path)
         manifest = {
             "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()), "pseudonym_key": pseudo.key_id(),
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
@@ -684,6 +688,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         archive.replace_tree(run_dir / "data_docs", out / "data_docs")
     result.run_dir = run_dir
     result.docs_index = (run_dir / "data_docs" / "index.html") if docs else None
+    from datamap.audit.followup import follow_up  # the action register: actions.json beside comparison.json
+
+    follow_up(ws.root, run_dir, out, [f.to_dict() for f in findings], prev, day, stamp)
     return result
 
 

@@ -1,6 +1,8 @@
 """The claim-by-claim view of a run: what holds, what does not, what could not be checked."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from datamap.audit.catalogue import Claim
@@ -85,6 +87,8 @@ def print_summary(run: Any, console: Any | None = None) -> None:
     console.print(f"{len(run.findings)} finding(s): {run.out_dir / 'findings.json'}", highlight=False)
     for line in comparison_lines(run.comparison):
         console.print(line, highlight=False)
+    for line in action_lines(run.run_dir / "actions.json"):
+        console.print(line, highlight=False)
     console.print(f"run archived in {run.run_dir}", highlight=False)
     if run.docs_index:
         console.print(f"Data Docs: {run.docs_index}", highlight=False)
@@ -125,6 +129,19 @@ def comparison_lines(comparison: dict[str, Any]) -> list[str]:
     if comparison.get("as_of_changed"):
         old, new = comparison["as_of_changed"]
         lines.append(f"reference date changed since run {previous}: {old} -> {new}")
+    return lines
+
+
+def action_lines(tracking_file: Path) -> list[str]:
+    """What is being done about the findings (the run's ``actions.json``, :mod:`datamap.audit.followup`)."""
+    try:
+        counts = json.loads(tracking_file.read_text(encoding="utf-8"))["counts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    lines = [f"actions: {counts['open']} open, {counts['overdue']} overdue, {counts['unowned']} without an owner, "
+             f"{counts['accepted']} accepted (actions.yml)"]
+    if counts.get("reappeared"):
+        lines.append(f"{counts['reappeared']} finding(s) marked fixed were found again (actions.json: reappeared)")
     return lines
 
 

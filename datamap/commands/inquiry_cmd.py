@@ -20,14 +20,18 @@ def inquiry(
     system: Optional[str] = typer.Option(None, "--system", help="breach: the system breached"),
     email: Optional[str] = typer.Option(None, "--email", help="request: the person the AP asks about"),
     request_id: Optional[str] = typer.Option(None, "--request-id", help="request: the request id in the log"),
+    discovered: Optional[str] = typer.Option(None, "--discovered", help="breach: when it was discovered (2026-12-01T09:30, Dutch time unless a zone is given); starts the 72 hours"),
     store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
 ) -> None:
-    """Write a cover letter to the AP (Dutch), the register extract, check results and annexes; exit 0 when written."""
-    from datamap.inquiry import Question, build_pack
+    """Write a cover letter to the AP (Dutch: HTML, PDF, DOCX), the register extract, check results and annexes; exit 0 when written."""
+    from datamap.inquiry import Question
+    from datamap.workbench import inquiry_pack
     from datamap.workspace import load_workspace
 
     with working(f"writing the evidence pack ({topic})"):
-        pack = build_pack(load_workspace(workspace).with_store(store), Question(topic, category, system, email, request_id), out, audit)
+        pack = inquiry_pack(load_workspace(workspace).with_store(store), Question(topic, category, system, email, request_id, discovered), out, audit)
     typer.echo(f"evidence pack ({pack.topic}, audit run {pack.run_id or 'none'}): {pack.folder}")
     for path in pack.files:
         typer.echo(f"  {path.name}")
+    if pack.breach_log:
+        typer.echo(f"breach log (Art. 33(5)), one row added: {pack.breach_log}")

@@ -64,7 +64,7 @@ def map_command(
         else:
             answer = [f.to_dict() for f in datamap_map.map_findings(dm, ws.policy)]
     elif query == "draw":
-        from datamap.draw import draw_all
+        from datamap.map.draw import draw_all
 
         with working("drawing the map, then one drawing per category that flows"):
             answer = [str(p) for p in draw_all(dm, out)]

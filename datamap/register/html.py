@@ -9,27 +9,16 @@ import functools
 from pathlib import Path
 from typing import Any
 
+from datamap.outputs import templates, write_atomic
 from datamap.register.model import Register
 from datamap.register.terms import t
 from datamap.register.xlsx import cell_text, provenance_text
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
-
 
 @functools.lru_cache(maxsize=1)
 def environment() -> Any:
-    """The Jinja2 environment of the report templates: autoescape on, undefined names fail."""
-    import jinja2
-
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-        autoescape=jinja2.select_autoescape(["html", "html.j2", "j2"], default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(t=t, cell_text=cell_text, provenance_text=provenance_text)
-    return env
+    """The HTML environment of the register and the report, with the register's words and cell texts."""
+    return templates("html", t=t, cell_text=cell_text, provenance_text=provenance_text)
 
 
 def render_register_html(reg: Register, standalone: bool = True) -> str:
@@ -38,13 +27,10 @@ def render_register_html(reg: Register, standalone: bool = True) -> str:
 
 
 def write_text(text: str, path: str | Path) -> Path:
-    """Write a text output atomically (temporary file, then rename)."""
+    """Write a text output atomically, its folder made when missing."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_atomic(target, text)
 
 
 def write_html(reg: Register, path: str | Path) -> Path:
@@ -60,26 +46,30 @@ def _md_escape(text: object) -> str:
 
 def render_markdown(reg: Register) -> str:
     """The register as Markdown: one section per activity (a 36-column table reads badly)."""
-    lang = reg.lang
-    out = [f"# {t('title.controller_register', lang)}", "",
-           f"{_md_escape(reg.organization)} · {t('label.generated', lang)} {reg.generated} · "
-           f"{t('label.audit_run', lang)}: {reg.run_id or t('label.no_audit_run', lang)}", "",
-           t("label.legend", lang), ""]
+    lang, plain = reg.lang, reg.for_ap
+    head = f"{_md_escape(reg.organization)} · {t('label.generated', lang)} {reg.generated}"
+    out = [f"# {t('title.controller_register', lang)}", ""]
+    out += [head, ""] if plain else [
+        f"{head} · {t('label.audit_run', lang)}: {reg.run_id or t('label.no_audit_run', lang)}", "", t("label.legend", lang), ""]
     sections = [(None, reg.columns, reg.rows), (t("title.processor_register", lang), reg.processor_columns, reg.processor_rows)]
     for title, columns, rows in sections:
         if title and rows:
             out += [f"# {title}", ""]
         for row in rows:
-            out += [f"## {_md_escape(row.activity)}", "", f"| {t('col.field', lang)} | {t('col.value', lang)} | {t('col.declared', lang)} |", "|---|---|---|"]
+            out += [f"## {_md_escape(row.activity)}", ""]
+            out += [f"| {t('col.field', lang)} | {t('col.value', lang)} |", "|---|---|"] if plain else [
+                f"| {t('col.field', lang)} | {t('col.value', lang)} | {t('col.declared', lang)} |", "|---|---|---|"]
             for name in columns:
                 cell = row.cells[name]
-                out.append(f"| {_md_escape(t('field.' + name, lang))} | {_md_escape(cell_text(cell, lang))} | "
-                           f"{_md_escape('; '.join(cell.declared))} |")
+                line = f"| {_md_escape(t('field.' + name, lang))} | {_md_escape(cell_text(cell, lang, plain))} |"
+                out.append(line if plain else f"{line} {_md_escape('; '.join(cell.declared))} |")
             out.append("")
+    if plain:
+        return "\n".join(out)
     out += [f"## {t('sheet.gaps', lang)}", "", t("label.gaps_intro", lang), "",
             f"| {t('col.activity', lang)} | {t('field.system', lang)} | {t('col.field', lang)} | {t('col.where_to_fill', lang)} |",
             "|---|---|---|---|"]
-    out += [f"| {_md_escape(g.activity)} | {_md_escape(g.system)} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |"
+    out += [f"| {_md_escape(g.activity)} | {_md_escape(g.system_name or g.system)} | {_md_escape(t('field.' + g.field, lang))} | {_md_escape(g.where)} |"
             for g in reg.gaps]
     out += ["", f"## {t('sheet.coverage', lang)}", "", coverage_markdown(reg), ""]
     return "\n".join(out)

@@ -9,8 +9,9 @@ import os
 from pathlib import Path
 
 from datamap.errors import BadInput
-from datamap.register.model import Register, build_register, load_map_input
-from datamap.register.run import ArchivedRun, latest_run
+from datamap.audit.archive import ArchivedRun, latest_run
+from datamap.register.build import build_register
+from datamap.register.model import AP, WORKING, Register, load_map_input
 from datamap.register.terms import check_language
 from datamap.workspace import Workspace, load_workspace
 
@@ -31,10 +32,11 @@ def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | li
 
 
 def register_for_workspace(workspace: Workspace | str | os.PathLike[str], audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None,
-                           lang: str = "en") -> Register:
+                           lang: str = "en", audience: str = WORKING) -> Register:
     """The register of a workspace, verified against its latest audit run when there is one."""
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
-    return build_register(load_map_input(ws), ws.policy, find_latest_run(ws, audit_dir), check_language(lang))
+    return build_register(load_map_input(ws), ws.policy, find_latest_run(ws, audit_dir), check_language(lang),
+                          audience=audience)
 
 
 def summary_lines(reg: Register, limit: int = 5) -> list[str]:
@@ -50,7 +52,7 @@ def summary_lines(reg: Register, limit: int = 5) -> list[str]:
     lines = [f"{t('label.activities', lang)}: {len(reg.rows)} · {t('sheet.gaps', lang)}: {len(reg.gaps)} · "
              f"{t('label.audit_run', lang)}: {run}"]
     for gap in reg.gaps[:limit]:
-        lines.append(f"  {t('sheet.gaps', lang)}: {gap.activity} ({gap.system}): {t_or('field.' + gap.field, lang, gap.field)} "
+        lines.append(f"  {t('sheet.gaps', lang)}: {gap.activity} ({gap.system_name or gap.system}): {t_or('field.' + gap.field, lang, gap.field)} "
                      f"-> {gap.where}")
     if len(reg.gaps) > limit:
         lines.append(f"  {t('sheet.gaps', lang)}: +{len(reg.gaps) - limit}")
@@ -65,18 +67,23 @@ def summary_lines(reg: Register, limit: int = 5) -> list[str]:
     return lines
 
 
-def register_filename(fmt: str, lang: str) -> str:
-    """``ropa-en.xlsx`` / ``ropa-nl.html``: one file per format and language side by side."""
-    return f"ropa-{lang}.{fmt}"
+def register_filename(fmt: str, lang: str, audience: str = WORKING) -> str:
+    """``ropa-en.xlsx`` / ``ropa-nl.html`` / ``ropa-nl-ap.xlsx``: one file per format, language and audience side by side."""
+    return f"ropa-{lang}.{fmt}" if audience == WORKING else f"ropa-{lang}-{audience}.{fmt}"
 
 
 def write_register(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str], fmt: str = "xlsx",
-                   lang: str = "en", audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None) -> tuple[Path, Register]:
-    """Write the register as XLSX, HTML or Markdown into ``out_dir``; return the file and the register."""
+                   lang: str = "en", audit_dir: str | os.PathLike[str] | list[str | os.PathLike[str]] | None = None,
+                   for_ap: bool = False) -> tuple[Path, Register]:
+    """Write the register as XLSX, HTML or Markdown into ``out_dir``; return the file and the register.
+
+    ``for_ap`` writes the copy for the Autoriteit Persoonsgegevens (answers only, see :func:`build_register`).
+    """
     if fmt not in FORMATS:
         raise BadInput(None, "--format", f"unknown format {fmt!r}", f"choose one of {', '.join(FORMATS)}")
-    reg = register_for_workspace(workspace, audit_dir, lang)
-    target = Path(out_dir) / register_filename(fmt, lang)
+    audience = AP if for_ap else WORKING
+    reg = register_for_workspace(workspace, audit_dir, lang, audience)
+    target = Path(out_dir) / register_filename(fmt, lang, audience)
     if fmt == "xlsx":
         from datamap.register.xlsx import write_xlsx
 

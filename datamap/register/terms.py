@@ -7,7 +7,6 @@ is an error, never an English fallback hidden inside a Dutch register.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import yaml
@@ -50,18 +49,3 @@ def t_or(key: str, lang: str, fallback: str) -> str:
     """Translate a data-driven key (an enum value from a manifest) or show the value as declared."""
     return t(key, lang) if has(key) else fallback
 
-
-_ISO = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?$")
-
-
-def duration(text: str, lang: str) -> str:
-    """Say an ISO-8601 duration in words (``P2Y`` -> ``2 years`` / ``2 jaar``); other text as is."""
-    match = _ISO.match(str(text).strip())
-    if not match or not any(match.groups()):
-        return str(text)
-    parts = []
-    for number, unit in zip(match.groups(), ("year", "month", "week", "day")):
-        if number:
-            n = int(number)
-            parts.append(f"{n} {t(f'unit.{unit}' if n == 1 else f'unit.{unit}s', lang)}")
-    return " ".join(parts)

@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from datamap.errors import BadInput
+from datamap.sources.quoting import cell_text
+from datamap.sources.shape import map_headers
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from datamap.sources import ResolvedSource
+    from datamap.sources.resolved import ResolvedSource
 
 DELIMITERS = (",", ";", "\t")
 _BLOCK = 1 << 20
@@ -119,8 +121,6 @@ def read_export(src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.Dat
 def _read_csv(path: Path, where: str, src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.DataFrame", str]]:
     import pandas as pd
 
-    from datamap.sources import map_headers
-
     try:
         encoding = detect_encoding(path) if src.source.encoding == "auto" else codecs.lookup(src.source.encoding).name
     except LookupError as exc:
@@ -214,8 +214,6 @@ def _read_xlsx(path: Path, where: str, src: "ResolvedSource", chunksize: int) ->
     import openpyxl
     import pandas as pd
 
-    from datamap.sources import _as_text, map_headers
-
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a file that is not a workbook
@@ -239,7 +237,7 @@ def _read_xlsx(path: Path, where: str, src: "ResolvedSource", chunksize: int) ->
             if all(v in (None, "") for v in values):
                 continue
             row += 1
-            batch.append([row] + [v if keep or v is None else _as_text(v) for v, keep in zip(values, typed)])
+            batch.append([row] + [v if keep or v is None else cell_text(v) for v, keep in zip(values, typed)])
             if len(batch) >= chunksize:
                 yield pd.DataFrame(batch, columns=["_row"] + columns, dtype=object), where
                 batch = []

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from datamap import sources
 from datamap.errors import BadInput, EXIT_CANNOT_RUN, EXIT_OK
+from datamap.sources import formats
 
 BEGIN = "<!-- standard-headers:begin -->"
 END = "<!-- standard-headers:end -->"
@@ -41,7 +41,7 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def _header(header: str, fmt: "sources.CollectionFormat") -> str:
+def _header(header: str, fmt: "formats.CollectionFormat") -> str:
     marks = []
     if header in fmt.dates:
         mark = DATE_MARKS.get(fmt.dates[header], fmt.dates[header])
@@ -53,12 +53,12 @@ def _header(header: str, fmt: "sources.CollectionFormat") -> str:
     return header + "".join(f" **[{m}]**" for m in marks)
 
 
-def _format_name(fmt: "sources.CollectionFormat") -> str:
+def _format_name(fmt: "formats.CollectionFormat") -> str:
     kind = "xlsx" if fmt.format == "csv" and (fmt.file or "").lower().endswith(".xlsx") else fmt.format
     return FORMAT_NAMES.get(kind, kind)
 
 
-def _collection_row(fmt: "sources.CollectionFormat") -> str:
+def _collection_row(fmt: "formats.CollectionFormat") -> str:
     where = f"`{fmt.file}`" if fmt.file else f"`{fmt.table or fmt.name}`"
     key = fmt.key or "-"
     if fmt.key and not fmt.unique_key:
@@ -70,8 +70,8 @@ def _collection_row(fmt: "sources.CollectionFormat") -> str:
 def formats_markdown() -> str:
     """Render every product of ``formats.yml``: its date format and a table of its collections."""
     out = [LEGEND]
-    for product in sources.products():
-        spec = sources._formats()[product] or {}
+    for product in formats.products():
+        spec = formats.product_formats()[product] or {}
         out.append(f"### {product}\n")
         out.append(f"Dates: `{spec.get('date_format', '%Y-%m-%d %H:%M:%S')}` unless sources.yml sets `date_format`.\n")
         names = list(spec.get("collections") or {})
@@ -81,7 +81,7 @@ def formats_markdown() -> str:
             continue
         rows = ["| collection | default file or table | format | key | standard headers, in order |",
                 "|---|---|---|---|---|"]
-        rows += [_collection_row(sources.collection_format(product, name)) for name in names]
+        rows += [_collection_row(formats.collection_format(product, name)) for name in names]
         out.append("\n".join(rows) + "\n")
     return "\n".join(out).rstrip("\n") + "\n"
 

@@ -22,13 +22,14 @@ import phonenumbers
 
 from datamap import identity
 from datamap.errors import BadInput
+from datamap.sources.quoting import shown_value
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import pandas as pd
 
-    from datamap.sources import ResolvedSource
+    from datamap.sources.resolved import ResolvedSource
 
 COLUMNS = ("message_id", "mailbox", "from_addr", "to_addrs", "cc_addrs", "date", "subject", "in_reply_to",
            "attachment_names", "attachment_types", "body_emails", "body_ibans", "body_phones")
@@ -264,8 +265,6 @@ def message_row(message: Message, mailbox_name: str, index: int, where: str, tim
         try:
             when = email.utils.parsedate_to_datetime(str(raw_date))
         except (TypeError, ValueError, IndexError):
-            from datamap.sources import shown_value
-
             raise BadInput(where, f"message {index}, header Date",
                            f"date {shown_value(raw_date)} is not an RFC 2822 date") from None
     if when.tzinfo is None:  # "-0000": the sender did not know its zone; RFC 5322 reads it as UTC

@@ -20,13 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from datamap.errors import BadInput, SourceUnavailable
+from datamap.sources.shape import map_headers
 from datamap.workspace import expand_env
 
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import URL, Engine
 
-    from datamap.sources import ResolvedSource
+    from datamap.sources.resolved import ResolvedSource
 
 _READ_ONLY_SESSION = {
     "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
@@ -194,8 +195,6 @@ def read_table(src: "ResolvedSource", chunksize: int) -> Iterator[tuple["pd.Data
     import pandas as pd
     from sqlalchemy import MetaData, Table, select
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
-
-    from datamap.sources import map_headers
 
     key = f"datasets.{src.dataset}.url"
     engine = readonly_engine(src.config.url or "", src.root, key)

@@ -15,14 +15,14 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from datamap.map import (USER, DataMap, dataset_categories, declared_flows, external_recipients, flow_graph, map_findings,
-                         outside_eea, summary, system_categories, unattached_datasets, where)
+from datamap.map.graph import dataset_categories, system_categories, unattached_datasets
+from datamap.map.model import USER, DataMap
+from datamap.map.queries import flow_graph, outside_eea, where
 from datamap.taxonomy import category_group, is_personal
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from datamap.workspace import Policy as WorkspacePolicy
 
 GROUP_COLOURS = {
     "name": "#1f77b4", "contact": "#2ca02c", "financial": "#d62728", "device": "#9467bd",
@@ -317,55 +317,3 @@ def flowing_categories(dm: DataMap) -> list[str]:
         if data.get("via") == "flow":
             cats.update(c for c in data["categories"] if is_personal(dm.taxonomy, c))
     return sorted(cats)
-
-
-# --- the one-page summary ----------------------------------------------------------------------
-
-
-def write_map_summary(dm: DataMap, out_dir: str | os.PathLike[str], policy: "WorkspacePolicy | None" = None,
-                      categories: list[str] | None = None) -> Path:
-    """Write ``map.md`` (one page: systems, recipients, flows, findings) and the drawings into ``out_dir``.
-
-    The page names keys and parties only, never personal values. Returns the Markdown file's path.
-    """
-    policy = policy or dm.policy
-    folder = Path(out_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    drawings = [p for p in draw_all(dm, folder, categories) if p.suffix == ".png"]
-    s = summary(dm)
-    lines = [f"# Data map: {', '.join(o.name or k for k, o in dm.organizations.items()) or ', '.join(s['organization'])}", "",
-             f"{len(s['internal_systems'])} own systems, {len(s['external_parties'])} external parties, "
-             f"{len(s['datasets'])} datasets, {len(s['personal_data_categories'])} personal data categories, "
-             f"{s['flows']} declared flows.", "", "![the data map](map.png)", "",
-             "## Own systems", "", "| system | subjects | uses | personal data categories | hosted by |", "|---|---|---|---|---|"]
-    for key in dm.internal_systems():
-        system = dm.systems[key]
-        subjects = sorted({x for d in system.privacy_declarations for x in d.data_subjects})
-        uses = sorted({d.data_use for d in system.privacy_declarations})
-        cats = [c for c in system_categories(dm, key) if is_personal(dm.taxonomy, c)]
-        lines.append(f"| {key} | {', '.join(subjects)} | {', '.join(uses)} | {len(cats)} | {(system.meta or {}).get('hosted_by') or '-'} |")
-    lines += ["", "## Who receives personal data outside the organization", "",
-              "| party | role | country | outside EEA | processing agreement | transfer basis | from | categories |",
-              "|---|---|---|---|---|---|---|---|"]
-    for r in external_recipients(dm):
-        agreement = {None: "n/a", True: "on file", False: "**none on file**"}[r["processing_agreement"]]
-        basis = ", ".join(r["transfer_basis"]) or ("**none**" if r["outside_eea"] else "-")
-        lines.append(f"| {r['party']} | {r['role']} | {r['country'] or '?'} | {'yes' if r['outside_eea'] else 'no'} | "
-                     f"{agreement} | {basis} | {', '.join(r['from'])} ({', '.join(r['via'])}) | {len(r['categories'])} |")
-    lines += ["", "## Flows", ""]
-    for (src, dst), flow in sorted(declared_flows(dm).items()):
-        lines.append(f"- {src} → {dst}: {', '.join(sorted(flow['categories']))}")
-    if s["unattached_datasets"]:
-        lines += ["", "## Datasets no system references", "",
-                  "The register cannot place these: add each to the dataset_references of the system that holds it.", ""]
-        lines += [f"- {k} ({dm.source_of('dataset', k)}): {sum(is_personal(dm.taxonomy, c) for c in dataset_categories(dm, k))} "
-                  "personal data categories" for k in s["unattached_datasets"]]
-    if policy is not None:
-        found = map_findings(dm, policy)
-        lines += ["", f"## Map findings ({len(found)})", ""]
-        lines += [f"- `{f.rule}` {f.system} / {f.record_key}: {f.detail}" for f in found] or ["none"]
-    lines += ["", "## Drawings per category", ""]
-    lines += [f"- [{p.stem}]({p.name})" for p in drawings if p.stem != "map"]
-    path = folder / "map.md"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
