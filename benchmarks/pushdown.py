@@ -124,7 +124,8 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     from datamap.audit.catalogue import fill, load_catalogue
     from datamap.audit.evidence import row_finding
     from datamap.audit.mapfacts import workspace_facts
-    from datamap.audit.params import as_param, policy_value, standard_params, write_params
+    from datamap.audit.params import as_param, policy_value, standard_params
+    from datamap.store import put_params
     from datamap.audit.run import _column_kwargs, column_target, needed_tables, resolve_checks
     from datamap.audit.validation import Validator
     from datamap.identity import Pseudonymizer, load_key
@@ -158,7 +159,7 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     params_db = work / "params.sqlite"
     params_db.unlink(missing_ok=True)
     with sqlite3.connect(params_db) as db:
-        write_params(db, params)
+        put_params(db, params)
     pseudo = Pseudonymizer(load_key(ws.root))
     info: dict[str, Any] = {}
     with running_server(SERVER_SETTINGS) as server:

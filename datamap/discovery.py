@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import yaml
 
 from datamap.errors import BadInput
-from datamap.findings import Finding
+from datamap.findings import Finding, in_dutch
 from datamap.identity import EMAIL_VALUE, IBAN_VALUE, NAME_PARTICLES, PHONE_VALUE
 from datamap.store import open_read_only
 from datamap.workspace import Workspace
@@ -540,12 +540,17 @@ def _finding(d: Detection, system: str, declared: tuple[str, ...] | None) -> Fin
     from datamap.audit.catalogue import library_rules
 
     how = "declares it without data categories" if declared == () else "does not declare it"
+    how_nl = "vermeldt hem zonder gegevenscategorieën" if declared == () else "vermeldt hem niet"
+    confidence_nl = f"{d.confidence:.2f}".replace(".", ",")  # a decimal comma
+    basis_nl = {"name": "naam", "content": "inhoud", "name+content": "naam en inhoud"}.get(d.basis, d.basis)
     home = library_rules()[RULE]  # claim, check and severity (a BSN is critical) are the catalogue's
     return Finding(
         claim=home.claim, rule=RULE, check=home.check, severity=home.severity_for(d.category),
         system=system, record_key=d.key, dataset=d.dataset, collection=d.collection,
         detail=f"column {d.field} holds {d.category} (confidence {d.confidence:.2f}, by {d.basis.replace('+', ' and ')}); "
                f"the map {how}",
+        detail_nl=f"kolom {d.field} bevat {in_dutch(d.category or '')} (zekerheid {confidence_nl}, op grond van {basis_nl}); "
+                  f"de datamap {how_nl}",
         evidence={"source": d.source, "column": d.field, "category": d.category, "confidence": round(d.confidence, 2),
                   "basis": d.basis, "detector": d.detector, "matched": d.matched, "sampled": d.sampled,
                   "snippet": snippet(d)},

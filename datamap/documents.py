@@ -4,10 +4,12 @@ A letter to the Autoriteit Persoonsgegevens or to a data subject is printed, sig
 sometimes edited before it is sent. So every letter is a :class:`Letter` (plain data: letterhead,
 address block, place and date, subject, body, signature) rendered by one Jinja template into
 HTML, printed to PDF by the same headless Chromium as the audit report (page numbers "Pagina 1
-van 2" come from the CSS ``@page`` margin boxes), and built as DOCX with python-docx (the same
+van 2", "Page 1 of 2" come from the CSS ``@page`` margin boxes), and built as DOCX with python-docx (the same
 letter, with the address block as separate lines and a page-number field in the footer).
 
-Text a privacy officer must still fill in is written as :data:`TO_FILL` and marked in every format.
+A letter's own words (the months, "Onderwerp", the page numbers, what is still to fill in) are the
+``letter.*`` entries of ``datamap/register/terms.yml``, in every language the letters are written in.
+Text a privacy officer must still fill in is written as :attr:`Letter.to_fill` and marked in every format.
 
 >>> import tempfile
 >>> letter = Letter(Sender("Apora B.V.", ("Stationsplein 12", "3511 ED Utrecht")), ("Autoriteit Persoonsgegevens",),
@@ -30,13 +32,7 @@ from typing import Any, Callable
 from markupsafe import Markup, escape
 
 from datamap.outputs import templates, write_atomic
-
-TO_FILL = {"nl": "[in te vullen]", "en": "[to be filled in]"}
-PAGE = {"nl": ("Pagina", "van"), "en": ("Page", "of")}
-MONTHS = {
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december".split(),
-    "en": "January February March April May June July August September October November December".split(),
-}
+from datamap.register.terms import t
 
 
 # Date columns of a retention schedule, said as the moment they mark: a letter names no column.
@@ -87,12 +83,16 @@ class Letter:
 
     @property
     def to_fill(self) -> str:
-        return TO_FILL[self.lang]
+        return t("letter.to_fill", self.lang)
+
+    def say(self, key: str) -> str:
+        """One of the letter's own words (``letter.page``, ``letter.subject_label``) in its language."""
+        return t(f"letter.{key}", self.lang)
 
 
 def long_date(day: dt.date, lang: str) -> str:
     """A date as a letter writes it: ``3 december 2026`` / ``3 December 2026``."""
-    return f"{day.day} {MONTHS[lang][day.month - 1]} {day.year}"
+    return f"{day.day} {t('letter.months', lang).split()[day.month - 1]} {day.year}"
 
 
 def counted_from(column: str, lang: str) -> str:
@@ -131,7 +131,7 @@ def write_letter(letter: Letter, out_dir: str | os.PathLike[str], basename: str,
 def render_html(letter: Letter) -> str:
     """The letter as one self-contained HTML page, laid out for A4 with page numbers in the margin."""
     env = templates("html", filters={"marked": lambda text: _marked(text, letter.to_fill), "css_string": _css_string})
-    return env.get_template("letter.html.j2").render(letter=letter, page=PAGE[letter.lang])
+    return env.get_template("letter.html.j2").render(letter=letter)
 
 
 def _marked(text: str, to_fill: str) -> Markup:
@@ -196,7 +196,7 @@ def render_docx(letter: Letter) -> bytes:
     for name, value in letter.reference:
         _fill_runs(doc.add_paragraph(), f"{name}: {value}", letter.to_fill)
     subject = doc.add_paragraph()
-    subject.add_run(("Onderwerp: " if letter.lang == "nl" else "Subject: ")).bold = True
+    subject.add_run(f"{letter.say('subject_label')}: ").bold = True
     _fill_runs(subject, letter.subject, letter.to_fill, bold=True)
     for part in letter.sections:
         if part.heading:
@@ -214,10 +214,9 @@ def render_docx(letter: Letter) -> bytes:
 
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    word, of = PAGE[letter.lang]
-    footer.add_run(f"{letter.sender.name} · {word} ")
+    footer.add_run(f"{letter.sender.name} · {letter.say('page')} ")
     _field(footer, "PAGE")
-    footer.add_run(f" {of} ")
+    footer.add_run(f" {letter.say('page_of')} ")
     _field(footer, "NUMPAGES")
     buf = io.BytesIO()
     doc.save(buf)
@@ -266,5 +265,5 @@ def _field(paragraph: Any, code: str) -> None:
     paragraph.add_run()._r.append(char("end"))
 
 
-__all__ = ["Letter", "Section", "Sender", "TO_FILL", "address_lines", "counted_from", "long_date", "place_of", "render_docx",
+__all__ = ["Letter", "Section", "Sender", "address_lines", "counted_from", "long_date", "place_of", "render_docx",
            "render_html", "write_letter"]

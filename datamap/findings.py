@@ -7,11 +7,32 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, Iterable
 
 from datamap.identity import Pseudonymizer
 
 SEVERITIES = ("critical", "high", "medium", "low")
+
+
+def in_dutch(key: str) -> str:
+    """A taxonomy key as a Dutch ``detail_nl`` says it: its Dutch label (``labels/nl.yml``) in running text.
+
+    A key the labels lack (a workspace's own extension) is said as itself: a finding never fails for want
+    of a word, and a key is a code, not English.
+    """
+    from datamap.errors import BadInput
+    from datamap.labels import label
+
+    try:
+        word = label(key, "nl")
+    except BadInput:
+        return key
+    return word[:1].lower() + word[1:] if word[1:2].islower() else word  # "IP-adres" keeps its capitals
+
+
+def dutch_list(keys: Iterable[str]) -> str:
+    """Taxonomy keys said in Dutch, comma-separated."""
+    return ", ".join(in_dutch(k) for k in keys)
 
 
 def finding_id(rule: str, system: str, record_key: str) -> str:
@@ -32,6 +53,7 @@ class Finding:
     system: str
     record_key: str
     detail: str
+    detail_nl: str | None = None  # the same sentence in Dutch, for the Dutch documents (None: a workspace's own check says none)
     check: str = ""
     dataset: str | None = None
     collection: str | None = None

@@ -316,6 +316,16 @@ EMAIL_IN_TEXT = re.compile(r"(?<![\w.+'-])[\w.+'-]++@[\w-]++(?:\.[\w-]++)+")
 # Two letters, two digits, then up to 30 letters or digits with single spaces between them: an
 # IBAN written compact or in groups of four, in any case. The longest prefix stdnum accepts wins.
 IBAN_IN_TEXT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[ ]?[A-Za-z0-9]){10,30}")
+
+# A mail body's addresses and IBANs (datamap.sources.mail): an address is its local part, then the domain
+# from the "@" on. Searched as one pattern, a long run of local-part characters without a usable "@" is
+# re-read from every one of its positions (a 150 KB body of "x" then "@" took half a minute), so the mail
+# reader finds the same addresses in one pass with the two halves (tests/adversarial); EMAIL_IN_BODY is
+# the reference that pass is tested against.
+EMAIL_IN_BODY = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+EMAIL_LOCAL_RUN = re.compile(r"[A-Za-z0-9._%+\-]*")
+EMAIL_DOMAIN_PART = re.compile(r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+IBAN_IN_BODY = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")  # as written in a letter: capitals, groups of four
 _IBAN_MIN = 15  # the shortest IBAN (Norway); the longest is 32 (Saint Lucia), within the 34 above
 # Candidates the report's scrub hands to mask() one by one, after mask() read the whole text: an
 # upper-case word shaped like an IBAN, and a run of digits and separators shaped like a phone number.

@@ -1,19 +1,24 @@
 """Evidence packs for the questions the Autoriteit Persoonsgegevens asks (Art. 58(1)(a), Art. 31).
 
-Each topic writes one folder: a draft cover letter in Dutch addressed to the AP, the relevant
-extract of the register, the results of the relevant checks with the run's provenance (hashes,
-reference date, the software that checked), and CSV annexes. Everything is pseudonymised, except
-in a ``request`` pack, which concerns the one named person whose request the AP asks about.
+Each topic writes one folder: a draft cover letter addressed to the AP, the relevant extract of the
+register, the results of the relevant checks with the run's provenance (hashes, reference date, the
+software that checked), and CSV annexes. Everything is pseudonymised, except in a ``request`` pack,
+which concerns the one named person whose request the AP asks about.
 
-The cover letter is a :class:`datamap.documents.Letter` (HTML, PDF, DOCX) in Dutch that reads as
-Dutch: taxonomy keys said through :func:`datamap.labels.label`, periods through
-:func:`datamap.labels.period`, systems and parties by their manifest ``name``. Where the AP asks how
-many people are affected, the pack counts persons, not records (:func:`count_persons`).
+A pack is written in Dutch (``lang="nl"``, the default) or in English (``"en"``): for the board, a
+foreign parent, or another EU authority under the one-stop shop. Every sentence, file name, annex
+column and value comes from the ``letter.*`` and ``pack.*`` entries of ``datamap/register/terms.yml``
+(both languages side by side, so a third language is an edit of that file); taxonomy keys are said
+through :func:`datamap.labels.label`, periods through :func:`datamap.labels.period`, systems and
+parties by their manifest ``name``. The two languages get different file names
+(``brief-aan-de-AP.pdf``, ``letter-to-the-AP.pdf``), so both packs can share one folder. Where the
+AP asks how many people are affected, the pack counts persons, not records (:func:`count_persons`).
 
 A ``breach`` pack holds only the breached system. Its letter follows the AP's data-breach
 notification form (meldformulier datalekken), with the facts the officer must still supply marked
-"[in te vullen]"; it also appends the breach to the controller's own breach log (Art. 33(5)),
-``breach-log.csv`` in the audit folder, which every breach enters, notified or not.
+"[in te vullen]" / "[to be filled in]"; it also appends the breach to the controller's own breach log
+(Art. 33(5)), ``breach-log.csv`` in the audit folder, which every breach enters, notified or not. The
+log is the controller's one register, so its rows are Dutch whatever the pack's language.
 
 A pack only reads: the archived run, the map, and for a ``request`` the audit store that
 :func:`datamap.workbench.inquiry_pack` staged for it; a ``breach`` pack counts people in the audit
@@ -38,19 +43,12 @@ from datamap.documents import Letter, Section, Sender, address_lines, counted_fr
 from datamap.errors import BadInput
 from datamap.labels import label, period
 from datamap.outputs import safe_row, write_atomic
+from datamap.register.terms import check_language, t
 from datamap.store import sha256_file
 from datamap.workspace import Workspace, load_workspace
 
-TOPICS = {
-    "register": "het register van verwerkingsactiviteiten (art. 30 lid 4 AVG)",
-    "processors": "verwerkers, verwerkersovereenkomsten en doorgiften (art. 28 en hoofdstuk V AVG)",
-    "retention": "de bewaartermijn van een categorie persoonsgegevens (art. 5 lid 1 sub e AVG)",
-    "request": "de afhandeling van het verzoek of de klacht van een betrokkene (art. 12 t/m 22 AVG)",
-    "breach": "een inbreuk in een systeem (art. 33 en 34 AVG)",
-}
-LETTER = "brief-aan-de-AP"
 AP_ADDRESS = ("Autoriteit Persoonsgegevens", "Postbus 93374", "2509 AJ  DEN HAAG")
-# Which claims' checks bear on each topic (claims.md ids).
+# Which claims' checks bear on each topic (claims.md ids); the topics a question may name.
 TOPIC_CLAIMS = {
     "register": None,  # every check
     "processors": ("P03",),
@@ -58,18 +56,28 @@ TOPIC_CLAIMS = {
     "request": ("P07", "P08", "P09", "P12"),
     "breach": ("P01", "P11"),
 }
+TOPICS = tuple(TOPIC_CLAIMS)
 
 
 @dataclass
 class Pack:
-    """One evidence pack: its folder and the files in it, in the order a reader opens them."""
+    """One evidence pack: its folder, its language and the files in it, in the order a reader opens them."""
 
     topic: str
     folder: Path
+    lang: str = "nl"
     files: list[Path] = field(default_factory=list)
     run_id: str | None = None
     breach_log: Path | None = None  # breach: the controller's breach log the pack added a row to (Art. 33(5))
-    breach_facts: dict[str, str] = field(default_factory=dict)  # breach: the form's fields and their answers
+    breach_facts: dict[str, str] = field(default_factory=dict)  # breach: the form's answers by field, in Dutch, for the log
+
+    def path(self, file: str) -> Path:
+        """Where one of the pack's files goes, by its ``pack.file.*`` key, named in the pack's language."""
+        return self.folder / t(f"pack.file.{file}", self.lang)
+
+    def say(self, key: str, **values: object) -> str:
+        """A ``letter.*`` or ``pack.*`` text of terms.yml in the pack's language."""
+        return t(key, self.lang, **values)
 
 
 @dataclass(frozen=True)
@@ -108,8 +116,9 @@ def discovered_at(text: str) -> dt.datetime:
 
 
 def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question, out_dir: str | os.PathLike[str],
-               audit_dir: str | os.PathLike[str] | None = None, store: sqlite3.Connection | None = None) -> Pack:
-    """Write the evidence pack for one question of the AP into ``out_dir/<topic>[-<subject>]``.
+               audit_dir: str | os.PathLike[str] | None = None, store: sqlite3.Connection | None = None,
+               lang: str = "nl") -> Pack:
+    """Write the evidence pack for one question of the AP into ``out_dir/<topic>[-<subject>]``, in ``lang`` (nl, en).
 
     ``store``: the staged audit store, read by the ``request`` topic (``datamap.workbench.inquiry_pack`` opens it).
     """
@@ -117,6 +126,7 @@ def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question
     from datamap.map import load_map
 
     question.validate()
+    check_language(lang)
     if question.topic == "request" and store is None:
         raise BadInput(None, "--topic", "the request topic reads the audit store, and none was given",
                        "write the pack with datamap.workbench.inquiry_pack, which stages it")
@@ -129,14 +139,14 @@ def build_pack(workspace: Workspace | str | os.PathLike[str], question: Question
     pseudo = Pseudonymizer.of(ws)
     folder = Path(out_dir) / _folder_name(question, pseudo)
     folder.mkdir(parents=True, exist_ok=True)
-    pack = Pack(question.topic, folder, run_id=run.run_id if run else None)
+    pack = Pack(question.topic, folder, lang, run_id=run.run_id)
     builder: Callable[..., tuple[list[Section], list[str]]] = _BUILDERS[question.topic]
     body, systems = builder(ws, dm, question, run, pseudo, pack, store)
     annexes = list(pack.files)
     extract = _write_register_extract(ws, pack, audit_dir, systems)
     checks = _write_checks(pack, run, question.topic, systems)
-    letter = _letter(ws, dm, question, run, body, [extract, checks, *annexes])
-    pack.files[:0] = [*write_letter(letter, folder, LETTER), extract, checks]
+    letter = _letter(ws, dm, question, run, pack, body, [extract, checks, *annexes])
+    pack.files[:0] = [*write_letter(letter, folder, pack.say("pack.file.letter")), extract, checks]
     pack.files.append(_write_provenance(ws, dm, pack, run, systems))
     if question.topic == "breach" and audit_dir:
         pack.breach_log = _log_breach(Path(audit_dir), pack)
@@ -150,25 +160,16 @@ def _folder_name(question: Question, pseudo: Any) -> str:
 
 # --- the letter ------------------------------------------------------------------------------------
 
-ANNEXES = {
-    "register-uittreksel.html": "het relevante deel van ons register van verwerkingsactiviteiten",
-    "controles.csv": "de uitkomsten van de relevante controles (geslaagd, niet geslaagd, niet uitgevoerd)",
-    "ropa-nl-ap.xlsx": "ons volledige register van verwerkingsactiviteiten (Excel)",
-    "bijlage-ontvangers.csv": "de ontvangers van persoonsgegevens buiten de organisatie, met verwerkersovereenkomst en doorgiftegrondslag",
-    "bijlage-bewaartermijnen.csv": "de bewaartermijnen die voor deze categorie gelden",
-    "bijlage-overschrijdingen.csv": "de records die hun bewaartermijn voorbij zijn (betrokkenen gepseudonimiseerd)",
-    "bijlage-verzoeken.csv": "de verzoeken van de betrokkene met hun termijnen",
-    "bijlage-vindplaatsen.csv": "waar de gegevens van de betrokkene zijn gevonden",
-    "bijlage-verwijdering.csv": "wat na de verwijdering nog aanwezig is, en wat een wettelijke bewaarplicht bewaart",
-    "meldformulier-datalek.csv": "de antwoorden van deze melding per veld van het meldformulier datalekken",
-    "bijlage-categorieen.csv": "de soorten persoonsgegevens in het getroffen systeem",
-    "bijlage-records.csv": "het aantal records en personen per tabel van het getroffen systeem",
-    "bijlage-doorstroom.csv": "de ontvangers naar wie de gegevens uit het getroffen systeem doorstromen",
-}
+# The pack's files the letter lists, by their pack.file.* key (pack.annex.* says what each holds).
+ANNEXES = ("extract", "checks", "recipients", "retention", "expired", "requests", "found", "erasure", "form",
+           "categories", "records", "flows", "provenance")
 
 
-def _letter(ws: Workspace, dm: Any, question: Question, run: Any, body: list[Section], annexes: list[Path]) -> Letter:
+def _letter(ws: Workspace, dm: Any, question: Question, run: Any, pack: Pack, body: list[Section], annexes: list[Path]) -> Letter:
     """The cover letter: letterhead and signature from organization.yml, the topic's body, the evidence, the annexes."""
+    from datamap.register.ropa import register_filename
+
+    say, lang = pack.say, pack.lang
     org = next(iter(dm.organizations.values()), None)
     controller = getattr(org, "controller", None)
     dpo = getattr(org, "data_protection_officer", None)
@@ -176,38 +177,32 @@ def _letter(ws: Workspace, dm: Any, question: Question, run: Any, body: list[Sec
     address = getattr(controller, "address", None) or getattr(dpo, "address", None)
     contact = tuple(x for x in (f"T {controller.phone}" if controller and controller.phone else None,
                                 controller.email if controller else None) if x)
-    today = dt.date.today()
     as_of = ws.policy.reference_date()
-    breach = question.topic == "breach"
-    subject = (f"melding van een datalek in {system_name(dm, question.system)} (artikel 33 AVG)" if breach
-               else f"uw verzoek om informatie over {TOPICS[question.topic]}")
-    opening = (f"Hierbij melden wij u een inbreuk in verband met persoonsgegevens (datalek) in ons systeem "
-               f"{system_name(dm, question.system)}, op grond van artikel 33 van de Algemene verordening "
-               "gegevensbescherming (AVG). De gegevens volgen de indeling van het meldformulier datalekken van de "
-               "Autoriteit Persoonsgegevens. Wat wij bij het opstellen nog niet wisten, is gemarkeerd als "
-               "[in te vullen]; de functionaris gegevensbescherming vult het in voordat de melding wordt gedaan." if breach
-               else "Naar aanleiding van uw verzoek op grond van artikel 58, eerste lid, onder a, van de Algemene "
-               f"verordening gegevensbescherming (AVG) sturen wij u hierbij de gevraagde informatie over {TOPICS[question.topic]}.")
-    evidence = (f"De bevindingen berusten op onze audit van {_day(run.meta.get('as_of')) or long_date(as_of, 'nl')} "
-                f"(kenmerk {run.run_id}). De hashes van de gecontroleerde bestanden staan in herkomst.json, zodat u kunt "
-                "nagaan wat precies is gecontroleerd.")
-    people = ("Personen worden in de bijlagen met een pseudoniem aangeduid"
-              + (", behalve de betrokkene op wie uw vraag betrekking heeft" if question.topic == "request" else "")
-              + ". Op verzoek lichten wij iedere bevinding toe tot op de bronregel.")
-    listed = [f"{p.name}: {ANNEXES.get(p.name, 'bijlage')}" for p in annexes]
-    listed.append("herkomst.json: de herkomst en hashes van dit pakket")
-    sections = [Section(None, ("Geachte heer, mevrouw,", opening)),
+    system = system_name(dm, question.system)
+    topic = say(f"letter.topic.{question.topic}")
+    if question.topic == "breach":
+        subject = say("letter.subject.breach", system=system)
+        opening = say("letter.opening.breach", system=system, to_fill=say("letter.to_fill"))
+    else:
+        subject, opening = say("letter.subject.question", topic=topic), say("letter.opening.question", topic=topic)
+    evidence = say("letter.evidence", date=_day(run.meta.get("as_of"), lang) or long_date(as_of, lang), run=run.run_id,
+                   provenance=pack.path("provenance").name)
+    people = say("letter.pseudonyms.request" if question.topic == "request" else "letter.pseudonyms")
+    described = {pack.path(k).name: say(f"pack.annex.{k}") for k in ANNEXES}
+    described[register_filename("xlsx", lang, "ap")] = say("pack.annex.register")
+    listed = [f"{p.name}: {described.get(p.name, say('pack.annex.other'))}" for p in [*annexes, pack.path("provenance")]]
+    sections = [Section(None, (say("letter.salutation"), opening)),
                 *body,
-                Section("Verantwoording", (evidence, people)),
-                Section("Bijlagen", (), tuple(listed))]
-    signature = ((_person(dpo.name), "Functionaris gegevensbescherming", name,
-                  *(x for x in (dpo.email, dpo.phone) if x)) if dpo and dpo.name else (name,))
+                Section(say("letter.evidence.heading"), (evidence, people)),
+                Section(say("letter.annexes"), (), tuple(listed))]
+    signature = ((_person(dpo.name), say("letter.dpo"), name, *(x for x in (dpo.email, dpo.phone) if x))
+                 if dpo and dpo.name else (name,))
     return Letter(
         sender=Sender(name, address_lines(address), contact), recipient=AP_ADDRESS,
-        place_date=f"{place_of(address) + ', ' if place_of(address) else ''}{long_date(today, 'nl')}",
-        subject=subject[0].upper() + subject[1:], sections=sections, signature=signature, lang="nl",
-        note="CONCEPT: door de functionaris gegevensbescherming te controleren en te ondertekenen",
-        reference=(("Ons kenmerk", f"audit {run.run_id}"), ("Peildatum", long_date(as_of, "nl"))),
+        place_date=f"{place_of(address) + ', ' if place_of(address) else ''}{long_date(dt.date.today(), lang)}",
+        subject=subject, sections=sections, signature=signature, lang=lang, closing=say("letter.closing"),
+        note=say("letter.draft"),
+        reference=((say("letter.our_reference"), f"audit {run.run_id}"), (say("letter.reference_date"), long_date(as_of, lang))),
     )
 
 
@@ -217,13 +212,19 @@ def system_name(dm: Any, key: str | None) -> str:
     return (system.name if system is not None and system.name else None) or str(key)
 
 
-def _names(dm: Any, keys: Iterable[str]) -> str:
-    return _joined(sorted(system_name(dm, k) for k in keys))
+def _names(dm: Any, keys: Iterable[str], lang: str) -> str:
+    return _joined(sorted(system_name(dm, k) for k in keys), lang)
 
 
-def _n(count: int, one: str, many: str) -> str:
-    """``1 systeem``, ``3 systemen``."""
+def _n(count: int, noun: str, lang: str) -> str:
+    """``1 systeem``, ``3 systemen``: a ``letter.count.*`` noun ("singular|plural") after its number."""
+    one, many = t(f"letter.count.{noun}", lang).split("|")
     return f"{count} {one if count == 1 else many}"
+
+
+def _header(key: str, lang: str, **values: object) -> tuple[str, ...]:
+    """A table's header row from one ``letter.*`` text, its cells separated by ``|``."""
+    return tuple(t(key, lang, **values).split("|"))
 
 
 def _sentences(facts: Iterable[str]) -> tuple[str, ...]:
@@ -231,9 +232,9 @@ def _sentences(facts: Iterable[str]) -> tuple[str, ...]:
     return tuple(f[:-1] if f.endswith("..") else f for f in facts)
 
 
-def _joined(words: list[str]) -> str:
-    """``a, b en c``: a Dutch enumeration."""
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} en {words[-1]}" if words else ""
+def _joined(words: list[str], lang: str) -> str:
+    """``a, b en c`` / ``a, b and c``: an enumeration."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {t('letter.and', lang)} {words[-1]}" if words else ""
 
 
 def _person(name: str) -> str:
@@ -241,9 +242,9 @@ def _person(name: str) -> str:
     return name.split(" (")[0].strip()
 
 
-def _day(value: Any) -> str | None:
+def _day(value: Any, lang: str) -> str | None:
     try:
-        return long_date(dt.date.fromisoformat(str(value)[:10]), "nl")
+        return long_date(dt.date.fromisoformat(str(value)[:10]), lang)
     except ValueError:
         return None
 
@@ -255,14 +256,14 @@ def _write_register_extract(ws: Workspace, pack: Pack, audit_dir: Any, systems: 
     from datamap.register.html import write_html
     from datamap.register.ropa import register_for_workspace
 
-    reg = register_for_workspace(ws, audit_dir, "nl", audience="ap")  # the regulator's copy: no internal notes or marks
+    reg = register_for_workspace(ws, audit_dir, pack.lang, audience="ap")  # the regulator's copy: no internal notes or marks
     if systems:
         keep = set(systems)
         reg = dataclasses.replace(
             reg, rows=[r for r in reg.rows if r.system in keep],
             processor_rows=[r for r in reg.processor_rows if r.system in keep],
             gaps=[g for g in reg.gaps if g.system in keep])
-    return write_html(reg, pack.folder / "register-uittreksel.html")
+    return write_html(reg, pack.path("extract"))
 
 
 def _write_checks(pack: Pack, run: Any, topic: str, systems: list[str]) -> Path:
@@ -275,8 +276,9 @@ def _write_checks(pack: Pack, run: Any, topic: str, systems: list[str]) -> Path:
             continue
         rows.append({"run": run.run_id, "as_of": run.meta.get("as_of"), **{k: check.get(k) for k in
                      ("claim", "check", "rule", "status", "reason", "rows_examined", "findings")}})
-        rows[-1]["status"] = STATUS_NL.get(str(check.get("status")), check.get("status"))
-    return _write_csv(pack.folder / "controles.csv", rows)
+        status = str(check.get("status"))
+        rows[-1]["status"] = pack.say(f"pack.status.{status}") if status in ("passed", "failed", "not_run", "error") else status
+    return write_atomic(pack.path("checks"), _csv_text(rows))  # the check's own column names: ids a reader looks up
 
 
 def _concerns(check: dict[str, Any], findings: list[dict[str, Any]], systems: list[str]) -> bool:
@@ -308,7 +310,7 @@ def _write_provenance(ws: Workspace, dm: Any, pack: Pack, run: Any, systems: lis
         "workspace_sha256": files,
         "files": {p.name: sha256_file(p) for p in pack.files},
     }
-    return write_atomic(pack.folder / "herkomst.json", json.dumps(data, indent=2, ensure_ascii=False))
+    return write_atomic(pack.path("provenance"), json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def _run_hashes(dm: Any, run: Any, systems: list[str] | None) -> dict[str, Any]:
@@ -331,35 +333,37 @@ def _register_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, 
                     con: sqlite3.Connection | None) -> tuple[list[Section], list[str]]:
     from datamap.register.ropa import write_register
 
-    path, reg = write_register(ws, pack.folder, "xlsx", "nl", run.folder if run else None, for_ap=True)
+    path, reg = write_register(ws, pack.folder, "xlsx", pack.lang, run.folder if run else None, for_ap=True)
     pack.files.append(path)
-    facts = (f"Het register telt {len(reg.rows)} verwerkingsactiviteiten van {reg.organization}.",
-             f"{len(reg.gaps)} verplichte velden zijn nog niet ingevuld; zij staan op het tabblad met lacunes.")
-    return [Section(_state(ws), (), _sentences(facts))], []
+    facts = (pack.say("letter.register.activities", n=len(reg.rows), organization=reg.organization),
+             pack.say("letter.register.gaps", n=len(reg.gaps)))
+    return [Section(_state(ws, pack.lang), (), _sentences(facts))], []
 
 
 def _processors_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, pack: Pack,
                       con: sqlite3.Connection | None) -> tuple[list[Section], list[str]]:
     from datamap.map import external_recipients
 
+    say, lang = pack.say, pack.lang
     recipients = external_recipients(dm)
-    rows = [{"partij": r["name"], "sleutel": r["party"], "rol": ROLE_NL.get(r["role"], r["role"]),
-             "verwerkersovereenkomst": {None: "n.v.t.", True: "aanwezig", False: "ONTBREEKT"}[r["processing_agreement"]],
-             "vindplaats_overeenkomst": r["dpa_location"] or "", "land": r["country"] or "",
-             "buiten_EER": "ja" if r["outside_eea"] else "nee", "doorgiftegrondslag": "; ".join(r["transfer_basis"]),
-             "categorieen": "; ".join(label(c, "nl") for c in r["categories"]), "vanuit": "; ".join(system_name(dm, s) for s in r["from"])}
+    agreement = {None: "not_applicable", True: "present", False: "missing"}
+    rows = [{"party": r["name"], "key": r["party"], "role": say(f"pack.role.{r['role']}") if r["role"] in ROLES else r["role"],
+             "processing_agreement": say(f"pack.agreement.{agreement[r['processing_agreement']]}"),
+             "agreement_location": r["dpa_location"] or "", "country": r["country"] or "",
+             "outside_eea": say("pack.yes" if r["outside_eea"] else "pack.no"), "transfer_basis": "; ".join(r["transfer_basis"]),
+             "categories": "; ".join(label(c, lang) for c in r["categories"]), "from": "; ".join(system_name(dm, s) for s in r["from"])}
             for r in recipients]
-    pack.files.append(_write_csv(pack.folder / "bijlage-ontvangers.csv", rows))
+    pack.files.append(_write_csv(pack, "recipients", rows))
     missing = [r["party"] for r in recipients if r["processing_agreement"] is False]
     unbased = [r["party"] for r in recipients if r["outside_eea"] and not r["transfer_basis"]]
     processors = sum(r["role"] == "Processor" for r in recipients)
-    facts = [f"{len(recipients)} partijen buiten de organisatie ontvangen persoonsgegevens, waarvan {processors} als verwerker.",
-             f"Zonder verwerkersovereenkomst: {_names(dm, missing)}." if missing else "Met iedere verwerker is een verwerkersovereenkomst gesloten.",
-             f"Doorgifte buiten de EER zonder grondslag: {_names(dm, unbased)}." if unbased else "Iedere doorgifte buiten de EER heeft een grondslag."]
-    table = (("Ontvanger", "Rol", "Verwerkersovereenkomst", "Buiten de EER"),
-             *((r["partij"], r["rol"], r["verwerkersovereenkomst"], r["buiten_EER"]) for r in rows))
+    facts = [say("letter.processors.recipients", n=len(recipients), processors=processors),
+             say("letter.processors.no_agreement", names=_names(dm, missing, lang)) if missing else say("letter.processors.all_agreements"),
+             say("letter.processors.no_basis", names=_names(dm, unbased, lang)) if unbased else say("letter.processors.all_based")]
+    table = (_header("letter.processors.table", lang),
+             *((r["party"], r["role"], r["processing_agreement"], r["outside_eea"]) for r in rows))
     systems = sorted({s for r in recipients for s in r["from"]})
-    return [Section(_state(ws), (), _sentences(facts), table)], systems
+    return [Section(_state(ws, lang), (), _sentences(facts), table)], systems
 
 
 def _retention_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, pack: Pack,
@@ -367,29 +371,32 @@ def _retention_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any,
     from datamap.map import where
 
     assert q.category
+    say, lang = pack.say, pack.lang
     location = where(dm, q.category)
     related = lambda a, b: dm.taxonomy.covers("data_category", a, b) or dm.taxonomy.covers("data_category", b, a)  # noqa: E731
     rules = [r for r in ws.policy.retention if not r.categories or any(related(q.category, c) for c in r.categories)]
     rules = [r for r in rules if r.system in location["systems"]]
-    pack.files.append(_write_csv(pack.folder / "bijlage-bewaartermijnen.csv", [
-        {"systeem": system_name(dm, r.system), "collectie": r.collection, "termijn": _kept(r), "termijn_iso": r.period,
-         "vanaf_veld": r.date_column, "wettelijke_plicht": r.legal_duty or "", "onderbouwing": r.basis or ""} for r in rules]))
+    pack.files.append(_write_csv(pack, "retention", [
+        {"system": system_name(dm, r.system), "collection": r.collection, "period": _kept(r, lang), "period_iso": r.period,
+         "date_field": r.date_column, "legal_duty": r.legal_duty or "", "justification": r.basis or ""} for r in rules]))
     expired = [f for f in (run.findings if run else []) if f.get("rule") == "retention.expired"
                and f.get("system") in location["systems"]]
-    pack.files.append(_write_csv(pack.folder / "bijlage-overschrijdingen.csv", [
-        {"systeem": system_name(dm, f["system"]), "collectie": f.get("collection"), "record": f["record_key"],
-         "betrokkene": f.get("subject_ref")} for f in expired]))
+    pack.files.append(_write_csv(pack, "expired", [
+        {"system": system_name(dm, f["system"]), "collection": f.get("collection"), "record": f["record_key"],
+         "data_subject": f.get("subject_ref")} for f in expired]))
     unruled = sorted(set(location["systems"]) - {r.system for r in rules})
-    what = label(q.category, "nl")
-    facts = [f"De categorie {what} staat in {_n(len(location['systems']), 'systeem', 'systemen')}: {_names(dm, location['systems'])}.",
-             f"Voor {_n(len(rules), 'tabel', 'tabellen')} is een bewaartermijn vastgelegd."]
-    facts += [f"{system_name(dm, r.system)}, tabel {r.collection}: {_kept(r)}." for r in rules]
+    what = label(q.category, lang)
+    facts = [say("letter.retention.where", category=what, systems=_n(len(location["systems"]), "system", lang),
+                 names=_names(dm, location["systems"], lang)),
+             say("letter.retention.ruled", tables=_n(len(rules), "table", lang))]
+    facts += [say("letter.retention.rule", system=system_name(dm, r.system), collection=r.collection, period=_kept(r, lang))
+              for r in rules]
     if unruled:
-        facts.append(f"Voor {_names(dm, unruled)} is geen bewaartermijn vastgelegd.")
+        facts.append(say("letter.retention.unruled", names=_names(dm, unruled, lang)))
     people = len({f.get("subject_ref") for f in expired if f.get("subject_ref")})
-    facts.append(f"De audit van {_day(run.meta.get('as_of'))} vond {_n(len(expired), 'record', 'records')} van "
-                 f"{_n(people, 'persoon', 'personen')} voorbij de bewaartermijn.")
-    return [Section(f"{_state(ws)}: {what}", (), _sentences(facts))], sorted(location["systems"])
+    facts.append(say("letter.retention.expired", date=_day(run.meta.get("as_of"), lang), records=_n(len(expired), "record", lang),
+                     people=_n(people, "person", lang)))
+    return [Section(f"{_state(ws, lang)}: {what}", (), _sentences(facts))], sorted(location["systems"])
 
 
 def _request_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, pack: Pack,
@@ -398,6 +405,7 @@ def _request_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, p
     from datamap.identity import normalise_email
 
     assert con is not None  # build_pack refuses a request pack without the store
+    say, lang = pack.say, pack.lang
     view = sr.read_map(ws)
     log = sr.request_log(con, ws)
     requests = _requests_of(con, ws, q, log)
@@ -407,37 +415,51 @@ def _request_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, p
     person = sr.Subject.of(email=[email])
     matches = [m for m in sr.find(con, view, person, own_domains=ws.policy.recipients.own_domains) if m.is_subject]
     statuses = {s.request_id: s for s in log}
-    pack.files.append(_write_csv(pack.folder / "bijlage-verzoeken.csv", [
-        {"verzoek": r["request_id"], "soort": REQUEST_NL.get(r["type"], r["type"]), "ontvangen": r["received"],
-         "afgehandeld": r["completed"], "verlengd": r["extended"],
-         "uiterste_datum": statuses[r["request_id"]].deadline.isoformat() if r["request_id"] in statuses else "",
-         "stand": _status_nl(statuses[r["request_id"]].status) if r["request_id"] in statuses else ""} for r in requests]))
-    pack.files.append(_write_csv(pack.folder / "bijlage-vindplaatsen.csv", [
-        {"systeem": system_name(dm, m["system"]), "tabel": m["collection"], "record": m["record_key"],
-         "zekerheid": m["confidence"], "gerapporteerd": "ja" if m["reported"] else "nee", "gevonden_op": m["matched_on"]}
+    kind = lambda r: say(f"pack.request.{r['type']}") if r["type"] in REQUEST_TYPES else r["type"]  # noqa: E731
+    state = lambda s: say(f"pack.request_state.{s.status}") if s and s.status in REQUEST_STATES else (s.status if s else "")  # noqa: E731
+    pack.files.append(_write_csv(pack, "requests", [
+        {"request": r["request_id"], "type": kind(r), "received": r["received"], "completed": r["completed"],
+         "extended": r["extended"], "deadline": statuses[r["request_id"]].deadline.isoformat() if r["request_id"] in statuses else "",
+         "state": state(statuses.get(r["request_id"])) if r["request_id"] in statuses else ""} for r in requests]))
+    pack.files.append(_write_csv(pack, "found", [
+        {"system": system_name(dm, m["system"]), "table": m["collection"], "record": m["record_key"],
+         "confidence": m["confidence"], "reported": say("pack.yes" if m["reported"] else "pack.no"), "matched_on": m["matched_on"]}
         for m in sr.match_table(matches)]))
-    facts = [f"Het verzoek betreft {normalise_email(email)} (de betrokkene over wie de AP vraagt).",
-             f"Het verzoekenregister bevat {_n(len(requests), 'verzoek', 'verzoeken')} van deze betrokkene."]
+    facts = [say("letter.request.person", email=normalise_email(email)),
+             say("letter.request.count", requests=_n(len(requests), "request", lang))]
     for r in requests:
         s = statuses.get(r["request_id"])
-        facts.append(f"Verzoek {r['request_id']} ({REQUEST_NL.get(r['type'], r['type'])}): ontvangen {_day(r['received']) or r['received']}, "
-                     f"afgehandeld {_day(r['completed']) or 'nog niet'}, uiterste datum {long_date(s.deadline, 'nl') if s else '?'}: "
-                     f"{_status_nl(s.status if s else '')}.")
+        facts.append(say("letter.request.one", id=r["request_id"], type=kind(r), received=_day(r["received"], lang) or r["received"],
+                         completed=_day(r["completed"], lang) or say("letter.request.not_yet"),
+                         deadline=long_date(s.deadline, lang) if s else "?", state=state(s)))
     if any(r["type"] == "erasure" and r["completed"] for r in requests):
         check = sr.erasure_check(con, ws, view, email)
-        pack.files.append(_write_csv(pack.folder / "bijlage-verwijdering.csv",
-            [{"uitkomst": "nog aanwezig", "systeem": system_name(dm, m.system), "collectie": m.collection, "record": m.record_key,
-              "tot": "", "grond": ""} for m in check.leftovers]
-            + [{"uitkomst": "bewaard (wettelijke plicht)", "systeem": system_name(dm, r.system), "collectie": r.collection,
-                "record": r.record_key, "tot": r.until.isoformat(), "grond": r.legal_duty} for r in check.retained]))
-        facts.append(f"Na verwijdering nog aanwezig: {_n(len(check.leftovers), 'record', 'records')}; "
-                     f"op grond van een wettelijke bewaarplicht bewaard: {len(check.retained)}.")
-        facts.append(f"Ontvangers van systemen die de betrokkene nog bevatten, in te lichten op grond van art. 19 AVG: "
-                     f"{_names(dm, check.recipients_to_tell) or 'geen'}.")
+        pack.files.append(_write_csv(pack, "erasure",
+            [{"outcome": say("pack.erasure.left"), "system": system_name(dm, m.system), "collection": m.collection,
+              "record": m.record_key, "until": "", "ground": ""} for m in check.leftovers]
+            + [{"outcome": say("pack.erasure.kept"), "system": system_name(dm, r.system), "collection": r.collection,
+                "record": r.record_key, "until": r.until.isoformat(), "ground": r.legal_duty} for r in check.retained]))
+        facts.append(say("letter.request.leftovers", records=_n(len(check.leftovers), "record", lang), kept=len(check.retained)))
+        facts.append(say("letter.request.to_tell", names=_names(dm, check.recipients_to_tell, lang) or say("pack.none")))
         if check.recipients_possible:
-            facts.append(f"Ontvangers die de gegevens vóór de verwijdering mogelijk hebben ontvangen (na te gaan): "
-                         f"{_names(dm, check.recipients_possible)}.")
-    return [Section(_state(ws), (), _sentences(facts))], sorted({m.system for m in matches})
+            facts.append(say("letter.request.possible", names=_names(dm, check.recipients_possible, lang)))
+    return [Section(_state(ws, lang), (), _sentences(facts))], sorted({m.system for m in matches})
+
+
+# The AP's meldformulier datalekken: its parts and their fields, in its order (worded in pack.form.*).
+FORM = (
+    ("contact", ("organisation", "address", "contact_person", "email", "phone")),
+    ("kind", ("new_or_follow_up",)),
+    ("breach", ("system", "summary", "nature", "cause", "began", "discovered", "deadline", "delay")),
+    ("data", ("categories", "sensitive")),
+    ("numbers", ("persons", "records")),
+    ("subjects", ("subjects",)),
+    ("consequences", ("consequences", "further_consequences")),
+    ("measures", ("measures_taken", "measures_planned", "protection")),
+    ("informing", ("communication", "informed_when", "informed_how")),
+    ("international", ("flows_to", "other_states")),
+    ("assessment", ("notify_ap", "notify_subjects")),
+)
 
 
 def _breach_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, pack: Pack,
@@ -446,86 +468,63 @@ def _breach_topic(ws: Workspace, dm: Any, q: Question, run: Any, pseudo: Any, pa
     from datamap.map import breach_impact
 
     assert q.system
+    say, lang = pack.say, pack.lang
     impact = breach_impact(dm, q.system, _record_counts(run))
     name = system_name(dm, q.system)
     with _audit_store(ws, con) as staged:
         tables = {f"{ds}.{c}": table for ds, c, table in _tables_of(staged, impact["records"])}
         persons, per_table = count_persons(staged, list(tables.values())) if staged is not None else (None, {})
     records = impact["total_records"]
-    fill = "[in te vullen]"
     discovered = discovered_at(q.discovered) if q.discovered else None
-    deadline = discovered + dt.timedelta(hours=72) if discovered else None
-    categories = [label(c, "nl") for c in impact["categories"]]
-    subjects = [label(s, "nl", "data_subject") for s in impact["subjects"]]
-    risks = {c: _risk(dm, c) for c in impact["high_risk_categories"]}
-    consequences = sorted({CONSEQUENCES[k] for k in risks.values()})
-    if any(c.startswith("user.contact") for c in impact["categories"]):
-        consequences.append("phishing en ongewenste benadering via de uitgelekte contactgegevens")
-    recipients = sorted({n for p in impact["flows_on"] for n in p[1:]})
-    people = f"ongeveer {persons}" if persons is not None else fill
-    art33 = "waarschijnlijk vereist" if impact["notify_authority"] else "niet vereist; wel vastgelegd in ons register van datalekken (art. 33 lid 5)"
-    art34 = "waarschijnlijk vereist" if impact["notify_subjects"] else "niet verondersteld"
-    form: list[tuple[str, list[tuple[str, str]]]] = [
-        ("1. Contactgegevens", _contact_fields(dm, ws)),
-        ("2. Soort melding", [("Nieuwe melding of vervolgmelding", fill)]),
-        ("3. Over het datalek", [
-            ("Getroffen systeem", name),
-            ("Samenvatting van het incident", fill),
-            ("Aard van het datalek (lezen, kopiëren, veranderen, verwijderen of vernietigen, diefstal)", fill),
-            ("Oorzaak", fill),
-            ("Datum en tijd van ontstaan (of de periode)", fill),
-            ("Datum en tijd van ontdekking", _moment(discovered) if discovered else fill),
-            ("Uiterste tijdstip van melding aan de AP (72 uur na ontdekking, art. 33 lid 1)", _moment(deadline) if deadline else fill),
-            ("Reden van vertraging, bij melding na 72 uur", fill),
-        ]),
-        ("4. Soorten persoonsgegevens", [
-            ("Soorten persoonsgegevens", "; ".join(categories)),
-            ("Gevoelige gegevens", "; ".join(f"{label(c, 'nl')} ({RISK_NL[k]})" for c, k in sorted(risks.items())) or "geen"),
-        ]),
-        ("5. Aantal betrokken personen en records", [
-            ("Aantal betrokken personen (bij benadering)", people),
-            ("Aantal records", str(records) if records is not None else fill),
-        ]),
-        ("6. Categorieën van betrokkenen", [("Betrokkenen", "; ".join(subjects) or fill)]),
-        ("7. Waarschijnlijke gevolgen voor de betrokkenen", [
-            ("Gevolgen", "; ".join(consequences) or fill), ("Aanvullende gevolgen", fill)]),
-        ("8. Maatregelen", [
-            ("Genomen maatregelen om het lek te dichten en de gevolgen te beperken", fill),
-            ("Voorgenomen maatregelen", fill),
-            ("Technische beschermingsmaatregelen (zoals versleuteling)", fill),
-        ]),
-        ("9. Informeren van betrokkenen (art. 34)", [
-            ("Mededeling aan betrokkenen", art34 + (f", wegens {_joined(sorted(set(RISK_NL[k] for k in risks.values())))}" if risks else "")),
-            ("Zijn de betrokkenen geïnformeerd, en wanneer", fill),
-            ("Hoe, en met welke tekst", fill),
-        ]),
-        ("10. Ontvangers en internationale aspecten", [
-            ("Ontvangers naar wie de gegevens doorstromen", _names(dm, recipients) or "geen"),
-            ("Betrokkenen in andere EU-lidstaten, of melding bij een andere toezichthouder", fill),
-        ]),
-        ("11. Beoordeling", [
-            ("Melding aan de AP (art. 33)", art33),
-            ("Mededeling aan betrokkenen (art. 34)", art34),
-        ]),
-    ]
-    pack.files.append(_write_csv(pack.folder / "meldformulier-datalek.csv",
-                                 [{"onderdeel": part, "veld": f, "waarde": v} for part, fields in form for f, v in fields]))
-    pack.files.append(_write_csv(pack.folder / "bijlage-categorieen.csv",
-                                 [{"categorie": label(c, "nl"), "taxonomiesleutel": c} for c in impact["categories"]]))
-    pack.files.append(_write_csv(pack.folder / "bijlage-records.csv", [
-        {"systeem": name, "tabel": k.split(".", 1)[1], "records": "" if v is None else v,
-         "personen": per_table.get(tables.get(k, ""), "")} for k, v in impact["records"].items()]))
-    pack.files.append(_write_csv(pack.folder / "bijlage-doorstroom.csv",
-                                 [{"pad": " → ".join(system_name(dm, s) for s in p)} for p in impact["flows_on"]]))
-    sections = [Section(part, (), (), (("Veld", "Antwoord"), *fields)) for part, fields in form]
-    sections.insert(5, Section(None, (
-        f"Wij tellen personen, niet records: {records if records is not None else 'een onbekend aantal'} records in {name} "
-        f"betreffen {people} personen. Records met hetzelfde e-mailadres, klantnummer, IBAN of factuurnummer rekenen wij tot "
-        "één persoon; een naam of telefoonnummer alleen verbindt geen records, omdat mensen die delen.",), (),
-        (("Tabel in " + name, "Records", "Personen"),
-         *((k.split(".", 1)[1], "" if v is None else str(v), str(per_table.get(tables.get(k, ""), ""))) for k, v in impact["records"].items()))))
-    pack.breach_facts = {f: v for _, fields in form for f, v in fields}
+    form = _breach_form(ws, dm, impact, name, persons, discovered, lang)
+    pack.breach_facts = _breach_form(ws, dm, impact, name, persons, discovered, "nl") if lang != "nl" else form
+    fields = [(f"{i}. {say(f'pack.form.part.{part}')}", [(say(f"pack.form.{f}"), form[f]) for f in keys])
+              for i, (part, keys) in enumerate(FORM, 1)]
+    pack.files.append(_write_csv(pack, "form", [{"part": part, "field": f, "value": v} for part, answers in fields for f, v in answers]))
+    pack.files.append(_write_csv(pack, "categories", [{"category": label(c, lang), "taxonomy_key": c} for c in impact["categories"]]))
+    pack.files.append(_write_csv(pack, "records", [
+        {"system": name, "table": k.split(".", 1)[1], "records": "" if v is None else v,
+         "persons": per_table.get(tables.get(k, ""), "")} for k, v in impact["records"].items()]))
+    pack.files.append(_write_csv(pack, "flows", [{"path": " → ".join(system_name(dm, s) for s in p)} for p in impact["flows_on"]]))
+    sections = [Section(part, (), (), (_header("letter.form.table", lang), *answers)) for part, answers in fields]
+    counting = say("letter.breach.counting", records=records if records is not None else say("letter.breach.unknown_number"),
+                   system=name, people=form["persons"])
+    sections.insert(5, Section(None, (counting,), (), (
+        _header("letter.breach.table", lang, system=name),
+        *((k.split(".", 1)[1], "" if v is None else str(v), str(per_table.get(tables.get(k, ""), ""))) for k, v in impact["records"].items()))))
     return sections, [q.system]
+
+
+def _breach_form(ws: Workspace, dm: Any, impact: dict[str, Any], name: str, persons: int | None,
+                 discovered: dt.datetime | None, lang: str) -> dict[str, str]:
+    """The answers of the notification form by field (FORM), in ``lang``; what only the officer knows is to fill in."""
+    say = lambda key, **values: t(key, lang, **values)  # noqa: E731
+    risks = {c: _risk(dm, c) for c in impact["high_risk_categories"]}
+    consequences = sorted({say(f"pack.harm.{HARM[k]}") for k in risks.values()})
+    if any(c.startswith("user.contact") for c in impact["categories"]):
+        consequences.append(say("pack.harm.contact"))
+    recipients = sorted({n for p in impact["flows_on"] for n in p[1:]})
+    records = impact["total_records"]
+    art34 = say("pack.breach.likely_required" if impact["notify_subjects"] else "pack.breach.subjects_not_presumed")
+    reasons = _joined(sorted({say(f"pack.risk.{k}") for k in risks.values()}), lang)
+    answers = {
+        **_contact_fields(dm, ws),
+        "system": name,
+        "discovered": _moment(discovered, lang) if discovered else None,
+        "deadline": _moment(discovered + dt.timedelta(hours=72), lang) if discovered else None,
+        "categories": "; ".join(label(c, lang) for c in impact["categories"]),
+        "sensitive": "; ".join(f"{label(c, lang)} ({say(f'pack.risk.{k}')})" for c, k in sorted(risks.items())) or say("pack.none"),
+        "persons": say("pack.breach.about", n=persons) if persons is not None else None,
+        "records": str(records) if records is not None else None,
+        "subjects": "; ".join(label(s, lang, "data_subject") for s in impact["subjects"]) or None,
+        "consequences": "; ".join(consequences) or None,
+        "communication": say("pack.breach.because", answer=art34, reasons=reasons) if risks else art34,
+        "flows_to": _names(dm, recipients, lang) or say("pack.none"),
+        "notify_ap": say("pack.breach.likely_required" if impact["notify_authority"] else "pack.breach.ap_not_required"),
+        "notify_subjects": art34,
+    }
+    fill = say("letter.to_fill")
+    return {f: answers.get(f) or fill for _, keys in FORM for f in keys}
 
 
 _BUILDERS: dict[str, Callable[..., tuple[list[Section], list[str]]]] = {
@@ -599,93 +598,72 @@ def _tables_of(con: sqlite3.Connection | None, collections: Iterable[str]) -> li
 # --- the breach log (Art. 33(5)) ---------------------------------------------------------------
 
 BREACH_LOG = "breach-log.csv"
+# The log's columns (its header, kept stable across rows) and the form's field each is taken from.
+LOG_COLUMNS = {"systeem": "system", "ontstaan": "began", "ontdekt": "discovered", "uiterste_melding_AP": "deadline",
+               "aard": "nature", "soorten_gegevens": "categories", "betrokkenen": "subjects", "personen": "persons",
+               "records": "records", "gevolgen": "consequences", "maatregelen": "measures_taken",
+               "melding_AP": "notify_ap", "mededeling_betrokkenen": "notify_subjects"}
 
 
 def _log_breach(audit_dir: Path, pack: Pack) -> Path:
     """Append this breach to the controller's breach log in the audit folder: every breach, notified or not (Art. 33(5))."""
-    facts = pack.breach_facts
-    row = {
-        "vastgelegd_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "systeem": facts["Getroffen systeem"],
-        "ontstaan": facts["Datum en tijd van ontstaan (of de periode)"],
-        "ontdekt": facts["Datum en tijd van ontdekking"],
-        "uiterste_melding_AP": facts["Uiterste tijdstip van melding aan de AP (72 uur na ontdekking, art. 33 lid 1)"],
-        "aard": facts["Aard van het datalek (lezen, kopiëren, veranderen, verwijderen of vernietigen, diefstal)"],
-        "soorten_gegevens": facts["Soorten persoonsgegevens"],
-        "betrokkenen": facts["Betrokkenen"],
-        "personen": facts["Aantal betrokken personen (bij benadering)"],
-        "records": facts["Aantal records"],
-        "gevolgen": facts["Gevolgen"],
-        "maatregelen": facts["Genomen maatregelen om het lek te dichten en de gevolgen te beperken"],
-        "melding_AP": facts["Melding aan de AP (art. 33)"],
-        "mededeling_betrokkenen": facts["Mededeling aan betrokkenen (art. 34)"],
-        "auditrun": pack.run_id,
-        "pakket": str(pack.folder),
-    }
+    row = {"vastgelegd_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+           **{column: pack.breach_facts[f] for column, f in LOG_COLUMNS.items()},
+           "auditrun": pack.run_id, "pakket": str(pack.folder)}
     path = audit_dir / BREACH_LOG
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    same = ("systeem", "ontdekt", "auditrun")  # one breach: its system, when it was discovered, the evidence run
+    if any(all(str(entry.get(k)) == str(row[k]) for k in same) for entry in csv.DictReader(io.StringIO(old))):
+        return path  # already entered (the same pack in another language, or written again): logged once
     line = _csv_text([row], header=not old)
     return write_atomic(path, old + line)
 
 
 # --- small helpers ------------------------------------------------------------------------------
 
-STATUS_NL = {"passed": "geslaagd", "failed": "niet geslaagd", "not_run": "niet uitgevoerd", "error": "fout"}
-ROLE_NL = {"Processor": "verwerker", "Third Party": "derde", "Public Authority": "overheidsinstantie",
-           "Joint Controller": "gezamenlijke verwerkingsverantwoordelijke"}
-REQUEST_NL = {"access": "inzage", "erasure": "verwijdering", "rectification": "rectificatie", "restriction": "beperking",
-              "objection": "bezwaar", "portability": "overdraagbaarheid", "complaint": "klacht"}
-# Why losing a category hurts (datamap.taxonomy.HIGH_RISK_CATEGORIES), and what it may lead to, in Dutch.
-RISK_NL = {
-    "user.health_and_medical": "gezondheidsgegevens (art. 9)", "user.biometric": "biometrische gegevens (art. 9)",
-    "user.authorization.biometric": "biometrische gegevens (art. 9)",
-    "user.demographic.political_opinion": "politieke opvattingen (art. 9)",
-    "user.demographic.race_ethnicity": "ras of etnische afkomst (art. 9)",
-    "user.demographic.religious_belief": "godsdienstige overtuiging (art. 9)",
-    "user.demographic.sexual_orientation": "seksuele gerichtheid (art. 9)",
-    "user.criminal_history": "strafrechtelijke gegevens (art. 10)", "user.financial": "financiële gegevens",
-    "user.authorization": "inloggegevens", "user.government_id": "nationale identificatienummers",
-}
-CONSEQUENCES = {
-    **{k: "discriminatie, stigmatisering of reputatieschade" for k in RISK_NL if "art. 9" in RISK_NL[k]},
-    "user.criminal_history": "reputatieschade en uitsluiting",
-    "user.financial": "financiële schade, fraude en phishing met betaalgegevens",
-    "user.authorization": "overname van accounts met de uitgelekte inloggegevens",
-    "user.government_id": "identiteitsfraude",
+ROLES = ("Processor", "Third Party", "Public Authority", "Joint Controller")  # said by pack.role.*
+REQUEST_TYPES = ("access", "erasure", "rectification", "restriction", "objection", "portability", "complaint")  # pack.request.*
+REQUEST_STATES = ("open", "done_in_time", "overdue")  # pack.request_state.*
+# The harm losing a HIGH_RISK_CATEGORIES category may lead to (pack.risk.* says the category, pack.harm.* the harm).
+HARM = {
+    **{k: "special" for k in ("user.health_and_medical", "user.biometric", "user.authorization.biometric",
+                              "user.demographic.political_opinion", "user.demographic.race_ethnicity",
+                              "user.demographic.religious_belief", "user.demographic.sexual_orientation")},
+    "user.criminal_history": "criminal", "user.financial": "financial", "user.authorization": "account",
+    "user.government_id": "identity",
 }
 
 
 def _risk(dm: Any, category: str) -> str:
     """The HIGH_RISK_CATEGORIES key a category falls under (``user.financial.bank_account`` -> ``user.financial``)."""
-    return next(k for k in dm.taxonomy.lineage("data_category", category) if k in RISK_NL)
+    return next(k for k in dm.taxonomy.lineage("data_category", category) if k in HARM)
 
 
-def _contact_fields(dm: Any, ws: Workspace) -> list[tuple[str, str]]:
+def _contact_fields(dm: Any, ws: Workspace) -> dict[str, str | None]:
     org = next(iter(dm.organizations.values()), None)
     dpo = getattr(org, "data_protection_officer", None)
     controller = getattr(org, "controller", None)
-    fill = "[in te vullen]"
-    return [("Organisatie", getattr(org, "name", None) or ws.policy.organization),
-            ("Adres", getattr(controller, "address", None) or fill),
-            ("Contactpersoon (functionaris gegevensbescherming)", _person(dpo.name) if dpo and dpo.name else fill),
-            ("E-mailadres", (dpo.email if dpo else None) or fill),
-            ("Telefoonnummer", (dpo.phone if dpo else None) or fill)]
+    return {"organisation": getattr(org, "name", None) or ws.policy.organization,
+            "address": getattr(controller, "address", None),
+            "contact_person": _person(dpo.name) if dpo and dpo.name else None,
+            "email": dpo.email if dpo else None,
+            "phone": dpo.phone if dpo else None}
 
 
-def _moment(moment: dt.datetime) -> str:
-    return f"{long_date(moment.date(), 'nl')}, {moment:%H:%M} uur ({moment.tzname() or 'UTC'})"
+def _moment(moment: dt.datetime, lang: str) -> str:
+    return t("pack.breach.moment", lang, date=long_date(moment.date(), lang), time=f"{moment:%H:%M}", zone=moment.tzname() or "UTC")
 
 
-def _kept(rule: Any) -> str:
+def _kept(rule: Any, lang: str) -> str:
     """A retention rule in words: ``zeven jaar na het einde van het boekjaar van de factuurdatum``."""
-    start = counted_from(rule.date_column, "nl")
+    start = counted_from(rule.date_column, lang)
     if rule.anchor == "fiscal_year_end":
-        start = f"het einde van het boekjaar van {start}"
-    return period(rule.period, "nl", start)
+        start = t("letter.retention.fiscal_year", lang, start=start)
+    return period(rule.period, lang, start)
 
 
-def _state(ws: Workspace) -> str:
-    return f"De stand van zaken op {long_date(ws.policy.reference_date(), 'nl')}"
+def _state(ws: Workspace, lang: str) -> str:
+    return t("letter.state", lang, date=long_date(ws.policy.reference_date(), lang))
 
 
 def _requests_of(con: Any, ws: Workspace, q: Question, log: Iterable[Any]) -> list[dict[str, Any]]:
@@ -709,12 +687,10 @@ def _record_counts(run: Any) -> dict[str, int] | None:
     return {f"{p['dataset']}.{p['collection']}": int(p.get("rows") or 0) for p in run.provenance}
 
 
-def _status_nl(status: str) -> str:
-    return {"open": "nog open, binnen de termijn", "done_in_time": "tijdig afgehandeld", "overdue": "TE LAAT"}.get(status, status)
-
-
-def _write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    return write_atomic(path, _csv_text(rows))
+def _write_csv(pack: Pack, file: str, rows: list[dict[str, Any]]) -> Path:
+    """Write an annex (a ``pack.file.*`` key), its header the ``pack.col.*`` names of the rows' keys in the pack's language."""
+    said = [{pack.say(f"pack.col.{k}"): v for k, v in row.items()} for row in rows]
+    return write_atomic(pack.path(file), _csv_text(said))
 
 
 def _csv_text(rows: list[dict[str, Any]], header: bool = True) -> str:

@@ -251,6 +251,7 @@ class Element:
     rule: str
     article: str
     what: str
+    what_nl: str = ""  # the element in the Dutch finding's words ("het recht van bezwaar"); empty: no Dutch detail
     required: tuple[str, ...] = ()
     present: tuple[Entry, ...] = ()
     triggers: tuple[Entry, ...] = ()
@@ -433,6 +434,7 @@ def _element(file: str, index: int, raw: Any, words: dict[str, list[str]], vocab
         raise BadInput(file, f"{where}.severity", f"unknown severity {severity!r}", "use critical, high, medium or low")
     return Element(
         key=str(raw["key"]), rule=str(raw["rule"]), article=str(raw["article"]), what=str(raw.get("what", raw["key"])),
+        what_nl=str(raw.get("what_nl") or ""),
         required=required, present=entries("present"), triggers=entries("triggers"), quote=entries("quote"),
         forbidden=entries("forbidden"), severity=severity,
         per_purpose=bool(raw.get("per_purpose", False)), unless_negated=bool(raw.get("unless_negated", False)),
@@ -526,25 +528,57 @@ def states(sentences: list[Sentence], element: Element) -> bool:
     return False
 
 
-def owed_because(element: Element, sentences: list[Sentence], facts: MapFacts) -> list[str]:
-    """Why the notice owes this element (empty: it does not)."""
+def owed_because(element: Element, sentences: list[Sentence], facts: MapFacts) -> list[tuple[str, str]]:
+    """Why the notice owes this element, each reason in English and in Dutch (empty: it does not)."""
     reasons = []
     for cond in element.required:
         if cond == "always":
-            reasons.append("Art. 13 requires it of every notice")
+            reasons.append(("Art. 13 requires it of every notice", "art. 13 AVG dit van elke privacyverklaring vraagt"))
         elif cond == "mentioned" and matching(sentences, element.triggers):
-            reasons.append("the notice invokes it")
+            reasons.append(("the notice invokes it", "de privacyverklaring er zelf een beroep op doet"))
         elif cond == "map.recipients" and facts.recipients:
-            reasons.append(f"the map names recipients: {', '.join(facts.recipients)}")
+            names = ", ".join(facts.recipients)
+            reasons.append((f"the map names recipients: {names}", f"de datamap ontvangers noemt: {names}"))
         elif cond == "map.transfers" and facts.has_transfers_outside_eea:
-            reasons.append(f"the map declares transfers outside the EEA to: {', '.join(facts.transfer_recipients)}")
+            names = ", ".join(facts.transfer_recipients)
+            reasons.append((f"the map declares transfers outside the EEA to: {names}",
+                            f"de datamap doorgiften buiten de EER vermeldt, naar: {names}"))
         elif cond == "map.dpo" and facts.dpo_declared:
-            reasons.append("the organization declares a data protection officer")
+            reasons.append(("the organization declares a data protection officer",
+                            "de organisatie een functionaris gegevensbescherming heeft"))
         elif cond == "map.profiling" and facts.profiling:
-            reasons.append(f"the map declares profiling: {', '.join(facts.profiling)}")
+            reasons.append((f"the map declares profiling: {', '.join(facts.profiling)}",
+                            f"de datamap profilering vermeldt: {', '.join(_profiling_nl(p) for p in facts.profiling)}"))
         elif cond.startswith(_BASIS_CONDITION) and cond[len(_BASIS_CONDITION):] in facts.legal_bases:
-            reasons.append(f"the map or policy uses the legal basis {cond[len(_BASIS_CONDITION):]}")
+            basis = cond[len(_BASIS_CONDITION):]
+            reasons.append((f"the map or policy uses the legal basis {basis}",
+                            f"de datamap of het beleid de grondslag {_basis_nl(basis)} gebruikt"))
     return reasons
+
+
+def _profiling_nl(system_use: str) -> str:
+    """``zoho_salesiq (marketing.advertising.profiling)`` with its data use said in Dutch."""
+    from datamap.findings import in_dutch
+
+    match = re.fullmatch(r"(\S+) \((.+)\)", system_use)
+    return f"{match.group(1)} ({in_dutch(match.group(2))})" if match else system_use
+
+
+def _basis_nl(basis: str) -> str:
+    """A snake_case Art. 6 basis (``legitimate_interests``) in the register's Dutch words, else as it is."""
+    from datamap.register.terms import has, t
+
+    key = "basis." + basis.replace("_", " ").capitalize()
+    return t(key, "nl") if has(key) else basis
+
+
+def dutch_article(article: str) -> str:
+    """``13(1)(a)`` as Dutch law cites it: ``art. 13 lid 1 sub a AVG``."""
+    match = re.fullmatch(r"(\d+)(?:\((\d+)\))?(?:\(([a-z])\))?", article)
+    if not match:
+        return f"art. {article} AVG"
+    number, paragraph, point = match.groups()
+    return " ".join(["art.", number] + (["lid", paragraph] if paragraph else []) + (["sub", point] if point else []) + ["AVG"])
 
 
 def lint_text(text: str, facts: MapFacts, source: str = "notice", catalogue: list[Element] | None = None) -> list[Finding]:
@@ -554,7 +588,9 @@ def lint_text(text: str, facts: MapFacts, source: str = "notice", catalogue: lis
     for element in catalogue if catalogue is not None else load_catalogue():
         bad = matching(sentences, element.forbidden)
         if bad:
-            findings.append(_finding(element, source, bad, f"the notice names {_quote_names(element, bad)}; state {element.what}"))
+            names = _quote_names(element, bad)
+            findings.append(_finding(element, source, bad, (f"the notice names {names}; state {element.what}",
+                                                            f"de privacyverklaring noemt {names}; vermeld {element.what_nl}")))
         if not element.present:
             continue
         reasons = owed_because(element, sentences, facts)
@@ -564,11 +600,18 @@ def lint_text(text: str, facts: MapFacts, source: str = "notice", catalogue: lis
             lacking = purposes_lacking(sentences, element, facts.purposes) if element.per_purpose else []
             if lacking:
                 keys = ", ".join(key for key, _ in lacking)
-                detail = f"the notice states {element.what} (Art. {element.article}) for some purposes, not for: {keys}"
+                words = dict(facts.purposes)  # the Dutch report names a purpose by the policy's own (Dutch) words
+                said = ", ".join(f"'{words.get(key, key)}'" for key, _ in lacking)
+                detail = (f"the notice states {element.what} (Art. {element.article}) for some purposes, not for: {keys}",
+                          f"de privacyverklaring vermeldt {element.what_nl} ({dutch_article(element.article)}) voor sommige "
+                          f"doelen, niet voor: {said}")
                 findings.append(_finding(element, source, _unique([s for _, s in lacking]), detail))
             continue
         quoted = matching(sentences, element.quote) + matching(sentences, element.triggers)
-        detail = f"the notice does not state {element.what} (Art. {element.article}); owed because {'; '.join(reasons)}"
+        detail = (f"the notice does not state {element.what} (Art. {element.article}); "
+                  f"owed because {'; '.join(en for en, _ in reasons)}",
+                  f"de privacyverklaring vermeldt niet: {element.what_nl} ({dutch_article(element.article)}); "
+                  f"verplicht omdat {'; '.join(nl for _, nl in reasons)}")
         findings.append(_finding(element, source, _unique(quoted), detail))
     return findings
 
@@ -660,12 +703,14 @@ def _unique(sentences: list[Sentence]) -> list[Sentence]:
     return sorted(seen.values(), key=lambda s: s.line)
 
 
-def _finding(element: Element, source: str, quoted: list[Sentence], detail: str) -> Finding:
+def _finding(element: Element, source: str, quoted: list[Sentence], detail: tuple[str, str]) -> Finding:
+    """``detail``: the sentence in English and in Dutch (no Dutch one where the element has no ``what_nl``)."""
     evidence: dict[str, Any] = {"source": source, "article": element.article}
     if quoted:
         evidence["quotes"] = [{"line": s.line, "text": s.text} for s in quoted]
     return Finding(claim=CLAIM, rule=element.rule, severity=element.severity, system=SYSTEM,
-                   record_key=element.key, detail=detail, check=CHECK, evidence=evidence)
+                   record_key=element.key, detail=detail[0], detail_nl=detail[1] if element.what_nl else None,
+                   check=CHECK, evidence=evidence)
 
 
 # --- the map's facts ---------------------------------------------------------------------------

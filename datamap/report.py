@@ -102,7 +102,7 @@ def shareable_register(workspace: Workspace | str | os.PathLike[str], audit_dir:
 @dataclass
 class ClaimResult:
     claim: str
-    text: str
+    text: str  # in the report's language where the catalogue has it, else in English (``text_lang``)
     section: str
     status: str  # held | broken | not_checked | not_applicable
     checks: list[dict[str, Any]]
@@ -111,6 +111,7 @@ class ClaimResult:
     shown: list[dict[str, Any]] = field(default_factory=list)
     hidden: int = 0
     persons: int = 0  # distinct subjects (pseudonyms) among the findings
+    text_lang: str = "en"
 
     @property
     def brief(self) -> str:
@@ -132,14 +133,31 @@ def claim_status(checks: list[dict[str, Any]]) -> str:
     return REPORT_STATUS.get(audit_claim_status([str(c.get("status")) for c in checks]), "not_checked")
 
 
-def _claim_texts() -> dict[str, tuple[str, str]]:
-    """The notice's claims in plain words (checks/P*.yml), by id."""
+def _claim_texts(lang: str) -> dict[str, tuple[str, str, str]]:
+    """The notice's claims in plain words (checks/P*.yml), by id: text, section and the text's language.
+
+    In Dutch, a claim's ``text_nl`` and ``section_nl``; a claim without them is said in English (and marked so).
+    """
     try:
         from datamap.audit.catalogue import load_catalogue
 
-        return {c.claim: (c.text, c.section) for c in load_catalogue()}
+        claims = load_catalogue()
     except Exception:  # the report still renders with bare claim ids
         return {}
+    if lang == "nl":
+        return {c.claim: (c.text_nl, c.section_nl or c.section, "nl") if c.text_nl else (c.text, c.section, "en")
+                for c in claims}
+    return {c.claim: (c.text, c.section, "en") for c in claims}
+
+
+def _shown(item: dict[str, Any], key: str, lang: str) -> dict[str, Any]:
+    """An archived check or finding with its ``name``/``detail`` in ``lang`` as ``shown_<key>``, and ``<key>_lang``.
+
+    In Dutch its ``name_nl``/``detail_nl``; a workspace's own check without one, or a run archived before they
+    existed, says it in English (and the template marks it so).
+    """
+    dutch = item.get(f"{key}_nl") if lang == "nl" else None
+    return {**item, f"shown_{key}": str(dutch) if dutch else str(item.get(key) or ""), f"{key}_lang": "nl" if dutch else "en"}
 
 
 def _severity_rank(finding: dict[str, Any]) -> int:
@@ -147,11 +165,15 @@ def _severity_rank(finding: dict[str, Any]) -> int:
     return SEVERITIES.index(sev) if sev in SEVERITIES else len(SEVERITIES)
 
 
-def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM) -> list[ClaimResult]:
-    """Group the run's checks and findings by claim, findings worst first, evidence pseudonymised."""
+def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: int = MAX_FINDINGS_PER_CLAIM,
+                  lang: str = "en") -> list[ClaimResult]:
+    """Group the run's checks and findings by claim, findings worst first, evidence pseudonymised.
+
+    Each check gets ``shown_name`` and each finding ``shown_detail`` in ``lang`` (with ``*_lang``: the language they are in).
+    """
     from datamap.actions import finding_id
 
-    texts = _claim_texts()
+    texts = _claim_texts(lang)
     ids = sorted({c.get("claim") for c in run.checks} | set(texts) | {f.get("claim") for f in run.findings},
                  key=lambda c: (len(str(c)), str(c)))
     out = []
@@ -161,13 +183,14 @@ def claim_results(run: ArchivedRun, mask: Callable[[str], str | None], limit: in
         checks = [c for c in run.checks if c.get("claim") == claim]
         found = sorted((f for f in run.findings if f.get("claim") == claim),
                        key=lambda f: (_severity_rank(f), str(f.get("rule")), str(f.get("system")), str(f.get("record_key"))))
-        text, section = texts.get(claim, ("", ""))
-        result = ClaimResult(claim, scrub(text, mask), section, claim_status(checks), checks, found)
+        text, section, text_lang = texts.get(claim, ("", "", lang))
+        result = ClaimResult(claim, scrub(text, mask), section, claim_status(checks), checks, found, text_lang=text_lang)
         result.by_severity = {s: sum(1 for f in found if f.get("severity") == s) for s in SEVERITIES}
         result.persons = len({f.get("subject_ref") for f in found if f.get("subject_ref")})
-        result.shown = [{**_scrub_any(f, mask), "id": finding_id(f)} for f in found[:limit]]  # the id, never masked
+        result.shown = [_shown(_scrub_any(f, mask), "detail", lang) | {"id": finding_id(f)}  # the id, never masked
+                        for f in found[:limit]]
         result.hidden = max(0, len(found) - limit)
-        result.checks = [_scrub_any(c, mask) for c in checks]
+        result.checks = [_shown(_scrub_any(c, mask), "name", lang) for c in checks]
         out.append(result)
     return out
 
@@ -380,7 +403,7 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
     from datamap.register.model import load_map_input
 
     pseudo = Pseudonymizer.of(workspace)
-    results = claim_results(run, pseudo.mask)
+    results = claim_results(run, pseudo.mask, lang=lang)
     summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked", "not_applicable")}
     reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
     tracking, actions_problem = action_tracking(workspace, run)

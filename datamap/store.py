@@ -25,7 +25,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from datamap.errors import BadInput
 from datamap.identity import name_words
@@ -830,13 +830,32 @@ def _text(value: Any) -> str:
 
 def write_params(store: Store, extra: dict[str, Any]) -> None:
     """Refill ``params`` with bound parameters: policy.yml's values plus ``extra``."""
-    rows = list(policy_params(store.workspace))
-    names = set(extra)
-    rows = [r for r in rows if r[0] not in names]
+    values: dict[str, list[str]] = {}
+    for name, value in policy_params(store.workspace):
+        if name not in extra:
+            values.setdefault(name, []).append(value)
     for name, value in extra.items():
-        values = value if isinstance(value, (list, tuple, set)) else [value]
-        rows += [(name, _text(v)) for v in values]
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("DELETE FROM params")
-        if rows:
-            conn.exec_driver_sql("INSERT INTO params (name, value) VALUES (?, ?)", rows)
+        values[name] = [_text(v) for v in (value if isinstance(value, (list, tuple, set)) else [value])]
+    raw = store.engine.raw_connection()
+    try:
+        put_params(raw, values, replace_all=True)
+    finally:
+        raw.close()
+
+
+def put_params(db: Any, values: Mapping[str, str | list[str] | None], replace_all: bool = False) -> None:
+    """The one writer of the ``params`` table (a DB-API connection): bound parameters only, a row per list item.
+
+    ``replace_all`` empties the table first (staging); otherwise only the names given are replaced (a run's
+    own parameters on its copy of the store). No value is ever formatted into SQL.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT)")
+    if replace_all:
+        db.execute("DELETE FROM params")
+    else:
+        db.executemany("DELETE FROM params WHERE name = ?", [(n,) for n in sorted(values)])
+    rows: list[tuple[str, str | None]] = []
+    for name, value in sorted(values.items()):
+        rows += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
+    db.executemany("INSERT INTO params (name, value) VALUES (?, ?)", rows)
+    db.commit()

@@ -162,8 +162,8 @@ def current_or_new_run(workspace: Workspace | str | os.PathLike[str], audit_dir:
 
 
 def inquiry_pack(workspace: Workspace | str | os.PathLike[str], question: "Question", out_dir: str | os.PathLike[str],
-                 audit_dir: str | os.PathLike[str] | None = None) -> "Pack":
-    """Write the evidence pack for one question of the AP (:func:`datamap.inquiry.build_pack`).
+                 audit_dir: str | os.PathLike[str] | None = None, lang: str = "nl") -> "Pack":
+    """Write the evidence pack for one question of the AP, in ``lang`` (:func:`datamap.inquiry.build_pack`).
 
     A pack about a person's request reads the audit store: it is staged here (reused when no source
     changed) and refused when a source could not be read, so the pack itself only reads.
@@ -173,12 +173,12 @@ def inquiry_pack(workspace: Workspace | str | os.PathLike[str], question: "Quest
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     question.validate()
     if question.topic != "request":
-        return build_pack(ws, question, out_dir, audit_dir)
+        return build_pack(ws, question, out_dir, audit_dir, lang=lang)
     from datamap.subject.store import open_store
 
     con = open_store(ws)
     try:
-        return build_pack(ws, question, out_dir, audit_dir, store=con)
+        return build_pack(ws, question, out_dir, audit_dir, store=con, lang=lang)
     finally:
         con.close()
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from datamap.audit.catalogue import DEFAULT_DIR, expand, load_catalogue
-from datamap.audit.params import add_period, fiscal_year_end, retention_start, write_params
+from datamap.audit.params import add_period, fiscal_year_end, retention_start
+from datamap.store import put_params
 
 
 def test_the_calendar_reads_the_day_of_a_date_or_timestamp():
@@ -50,7 +51,7 @@ def _validate(tmp_path: Path, check, setup: str, params: dict) -> object:
     store = tmp_path / "store.sqlite"
     with sqlite3.connect(store) as db:
         db.executescript(setup)
-        write_params(db, params)
+        put_params(db, params)
     validator = Validator(store, tmp_path / "docs", run_name="t")
     try:
         return validator.run_sql(check)

@@ -93,3 +93,67 @@ def test_an_auditor_adds_a_name_hint_in_yaml_and_discovery_uses_it(tmp_path, mon
         assert hint is not None and hint.category == "user.unique_id.customer_number"
     finally:
         discovery._hints.cache_clear()
+
+
+# --- the Dutch texts of the catalogue (issue 17: no English in the Dutch documents) ----------------
+
+
+def test_every_shipped_claim_check_and_finding_template_has_its_dutch_text():
+    from datamap.audit.catalogue import load_catalogue, untranslated
+
+    assert untranslated(load_catalogue()) == []
+
+
+def test_every_notice_element_has_its_dutch_words():
+    from datamap.notice import load_catalogue as notice_elements
+
+    assert [e.key for e in notice_elements() if not e.what_nl] == []
+
+
+def test_every_finding_of_the_demo_carries_its_detail_in_dutch(audited_demo):
+    _, out = audited_demo
+    findings = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert [f["rule"] for f in findings if not f.get("detail_nl")] == []
+    departed = next(f for f in findings if f["rule"] == "access.departed_employee_active")
+    assert departed["detail"] == "account 4150868009000000019 is active; its holder (employee E019) left on 2026-09-30"
+    assert departed["detail_nl"] == "account 4150868009000000019 is actief; de houder (medewerker E019) is vertrokken op 2026-09-30"
+    found = next(f for f in findings if f["rule"] == "discovery.undeclared_personal_data" and f["evidence"]["column"] == "phone")
+    assert found["detail_nl"].startswith("kolom phone bevat telefoonnummer (zekerheid 0,")
+
+
+def _claim_file(folder: Path, check: dict) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "P17.yml"
+    path.write_text(yaml.safe_dump({"claim": "P17", "section": "§04", "text": "Trials stop after two weeks.",
+                                    "checks": [check]}), encoding="utf-8")
+    return path
+
+
+TRIAL_CHECK = {
+    "id": "trials", "name": "Trials end in time ({system})", "rule": "quality.trial_longer_than_14_days",
+    "severity": "low", "kind": "sql", "table": "{trials}", "query": "SELECT trial_id, _row FROM {batch}",
+    "finding": {"record_key": "{trial_id}", "detail": "trial {trial_id} ran too long"},
+}
+
+
+def test_a_workspaces_own_check_may_lack_its_dutch_texts(tmp_path):
+    from datamap.audit.catalogue import load_claim, untranslated
+
+    claim = load_claim(_claim_file(tmp_path / "checks", TRIAL_CHECK))
+    assert untranslated([claim]) == ["P17.text_nl", "P17.checks.trials.name_nl", "P17.checks.trials.finding.detail_nl"]
+
+
+def test_a_dutch_text_fills_the_same_fields_as_its_english_one(tmp_path):
+    import pytest
+
+    from datamap.audit.catalogue import load_claim
+    from datamap.errors import BadInput
+
+    wrong = {**TRIAL_CHECK, "name_nl": "Proefversies op tijd beëindigd"}  # lost {system}
+    with pytest.raises(BadInput) as err:
+        load_claim(_claim_file(tmp_path / "a", wrong))
+    assert err.value.key == "checks.trials" and "name_nl" in err.value.message
+    wrong = {**TRIAL_CHECK, "finding": {**TRIAL_CHECK["finding"], "detail_nl": "proefversie {trial} duurde te lang"}}
+    with pytest.raises(BadInput) as err:
+        load_claim(_claim_file(tmp_path / "b", wrong))
+    assert err.value.key == "checks.trials.finding" and "detail_nl" in err.value.message

@@ -51,6 +51,22 @@ def test_every_printed_page_says_its_number_of_the_total(tmp_path):
         assert f"Pagina {number} van {len(pages)}" in page.extract_text()
 
 
+@needs_chromium
+def test_an_english_letter_numbers_its_pages_in_english(tmp_path):
+    from dataclasses import replace
+
+    from pypdf import PdfReader
+
+    letter = replace(a_letter(paragraphs=30), lang="en", subject="Notification of a personal data breach in Zoho Books")
+    pdf = next(p for p in write_letter(letter, tmp_path, "letter") if p.suffix == ".pdf")
+    pages = PdfReader(str(pdf)).pages
+    assert len(pages) >= 2
+    for number, page in enumerate(pages, 1):
+        text = page.extract_text()
+        assert f"Page {number} of {len(pages)}" in text and "Pagina" not in text
+    assert "Subject:" in pages[0].extract_text()
+
+
 def test_without_chromium_the_html_and_docx_are_written_and_one_line_says_why_no_pdf(tmp_path, monkeypatch):
     import datamap.report
 

@@ -2,7 +2,8 @@
 
 The letters are Dutch that reads as Dutch, name systems and parties as the manifests name them,
 and count people where the AP asks how many are affected. A breach pack holds only the breached
-system and answers the fields of the AP's data-breach notification form.
+system and answers the fields of the AP's data-breach notification form. The same packs in
+English (``lang="en"``) hold the same facts, in English only, under English file names.
 """
 from __future__ import annotations
 
@@ -291,3 +292,104 @@ def test_a_pack_without_an_audit_run_is_refused_not_written_with_every_check_not
                      "--audit", str(tmp_path / "no-run-here")]) == 2
     assert not list((tmp_path / "cli").glob("*/brief-aan-de-AP.*"))
     assert not (tmp_path / "no-run-here" / "breach-log.csv").exists()
+
+
+# --- the same packs in English -------------------------------------------------------------------
+
+# Dutch words an English letter must not hold (whole words; proper names are taken out first).
+DUTCH = {"de", "het", "een", "van", "en", "niet", "wij", "onze", "ons", "uw", "met", "voor", "bij", "naar", "aan",
+         "wordt", "zijn", "geen", "ongeveer", "uur", "tabel", "persoonsgegevens", "betrokkenen", "betrokkene", "verwerking",
+         "geachte", "groet", "vriendelijke", "melding", "datalek", "bijlage", "bijlagen", "verzoek", "gegevens",
+         "ontbreekt", "geslaagd", "uitgevoerd", "ja", "nee", "bewaartermijn", "functionaris", "gegevensbescherming"}
+ENGLISH_FILES = ("letter-to-the-AP.html", "letter-to-the-AP.docx")
+
+
+def dutch_words(text: str, proper_names: list[str]) -> list[str]:
+    """The Dutch words of a text once proper names, addresses, e-mail addresses and file names are taken out."""
+    for name in sorted(proper_names, key=len, reverse=True):
+        text = text.replace(name, " ")
+    text = re.sub(r"\S+@\S+|\S+\.(?:xlsx|csv|html|json)\b", " ", text)  # ropa-en-ap.xlsx: "en" is the language there
+    return sorted(set(re.findall(r"[a-zà-ÿ]+", text.lower())) & DUTCH)
+
+
+@pytest.fixture(scope="module")
+def english(audited_demo, tmp_path_factory):
+    ws, audit = audited_demo
+    out = tmp_path_factory.mktemp("inquiries-en")
+    requests = rows(ws / "governance" / "privacy_requests.csv")
+    erased = next(r for r in requests if r["Type"] == "erasure" and r["Completed"])
+    questions = {
+        "register": Question("register"),
+        "processors": Question("processors"),
+        "retention": Question("retention", category="user.device.ip_address"),
+        "request": Question("request", request_id=erased["Request ID"]),
+        "breach": Question("breach", system="zoho_books", discovered="2026-12-01T09:30"),
+    }
+    return {topic: inquiry_pack(ws, q, out, audit, lang="en") for topic, q in questions.items()}
+
+
+def test_an_english_pack_names_its_files_in_english(english, has_chromium):
+    names = [p.name for p in english["breach"].files]
+    letter = [n for n in ("letter-to-the-AP.html", "letter-to-the-AP.pdf", "letter-to-the-AP.docx") if has_chromium or not n.endswith(".pdf")]
+    assert names == [*letter, "register-extract.html", "checks.csv", "breach-notification-form.csv", "annex-categories.csv",
+                     "annex-records.csv", "annex-onward-flows.csv", "provenance.json"]
+    provenance = json.loads((english["breach"].folder / "provenance.json").read_text())
+    assert set(provenance["files"]) == set(names[:-1])
+
+
+def test_the_english_breach_pack_holds_the_same_facts_as_the_dutch_one(packs, english):
+    dutch, pack = packs[0]["breach"].folder, english["breach"].folder
+    form = {r["field"]: r["value"] for r in rows(pack / "breach-notification-form.csv")}
+    assert len(form) == len(rows(dutch / "meldformulier-datalek.csv"))
+    assert (form["Number of persons affected (approximately)"], form["Number of records"]) == ("about 220", "1209")
+    assert form["Date and time of discovery"] == "1 December 2026, 09:30 (CET)"
+    assert form["Deadline for notifying the AP (72 hours after discovery, Art. 33(1))"] == "4 December 2026, 09:30 (CET)"
+    assert form["Sensitive data"] == "Bank Account Information (financial data)"
+    assert form["Data subjects"] == "Customer; Employee"
+    assert form["Notification to the AP (Art. 33)"] == form["Communication to the data subjects (Art. 34)"] == "probably required"
+    assert form["Summary of the incident"] == form["Cause"] == "[to be filled in]"
+    assert ([r["taxonomy_key"] for r in rows(pack / "annex-categories.csv")]
+            == [r["taxonomiesleutel"] for r in rows(dutch / "bijlage-categorieen.csv")])
+    assert ([(r["table"], r["records"], r["persons"]) for r in rows(pack / "annex-records.csv")]
+            == [(r["tabel"], r["records"], r["personen"]) for r in rows(dutch / "bijlage-records.csv")])
+    assert "1209 records in Zoho Books concern about 220 persons" in text_of(pack / "letter-to-the-AP.html")
+    assert {r["status"] for r in rows(pack / "checks.csv")} <= {"passed", "failed", "not run"}
+    assert {r["status"] for r in rows(dutch / "controles.csv")} <= {"geslaagd", "niet geslaagd", "niet uitgevoerd"}
+
+
+def test_the_english_letters_and_annexes_hold_no_dutch_word(english, audited_demo):
+    from datamap.inquiry import AP_ADDRESS
+
+    names = manifest_names(audited_demo[0])  # the annex of recipients gives each party's key beside its name
+    proper = [*names.values(), *names, *AP_ADDRESS, "Stationsplein", "Nederland", "Marieke Jansen"]
+    for topic, pack in english.items():
+        texts = {name: text_of(pack.folder / name) for name in ENGLISH_FILES}
+        texts |= {p.name: text_of(p) for p in pack.files if p.suffix == ".csv" and p.name != "checks.csv"}
+        for name, text in texts.items():
+            assert dutch_words(text, proper) == [], (topic, name)
+        assert "Dear Sir or Madam," in texts["letter-to-the-AP.html"] and "Yours faithfully," in texts["letter-to-the-AP.html"]
+
+
+def test_the_english_letter_opens_in_word_with_page_numbers_in_english(english):
+    import docx
+
+    doc = docx.Document(str(english["breach"].folder / "letter-to-the-AP.docx"))
+    assert doc.core_properties.language == "en"
+    footer = doc.sections[0].footer.paragraphs[0]._p.xml
+    assert "Page" in footer and "NUMPAGES" in footer and "Pagina" not in footer
+    assert "Subject: Notification of a personal data breach in Zoho Books (Article 33 GDPR)" in [p.text for p in doc.paragraphs]
+
+
+def test_one_breach_written_in_two_languages_is_logged_once_and_in_dutch(english, packs, audited_demo):
+    packs, _ = packs
+    same = [r for r in rows(audited_demo[1] / "breach-log.csv")
+            if r["pakket"] in (str(english["breach"].folder), str(packs["breach"].folder))]
+    assert len(same) == 1  # the Dutch and the English pack of one breach (same system, discovery, run)
+    assert (same[0]["personen"], same[0]["melding_AP"]) == ("ongeveer 220", "waarschijnlijk vereist")
+    assert same[0]["uiterste_melding_AP"] == "4 december 2026, 09:30 uur (CET)"
+
+
+def test_a_language_without_a_catalogue_is_bad_input_naming_the_option(audited_demo, tmp_path):
+    with pytest.raises(BadInput) as err:
+        build_pack(audited_demo[0], Question("processors"), tmp_path, audited_demo[1], lang="fr")
+    assert err.value.key == "--lang"

@@ -220,3 +220,42 @@ def test_each_audit_writes_its_action_tracking_beside_comparison_json_and_the_re
     register = load_actions(audit)  # kept beside the run archive: every finding now has an open entry
     assert not (ws / "actions.yml").exists()  # the audit never writes into the workspace
     assert len(register.actions) == len(findings) and {a.status for a in register.actions} == {"open"}
+
+
+# The Dutch edition says the catalogue's claims, check names and finding details in Dutch (issue 17). Left out
+# before looking for English: identifiers (code; words joined by _ . @ /, such as closed_at or zoho_crm.contacts.title),
+# what the company named or declared in its own words (translate="no"; the map's system, dataset, collection and
+# field names; the values a finding quotes from the data, such as a roster role "sales" or a changed field "phone").
+# Allowed: the loanwords Dutch uses as they are, "account(s)" (the notice's "een persoonlijk account") and
+# "contact" (the notice's "contact met u", the AP's "FG en contact").
+DUTCH_LOANWORDS = {"account", "accounts", "contact"}
+
+
+def _company_words(ws: Path, audit: Path) -> set[str]:
+    import json
+
+    from datamap.map import load_map
+
+    dm = load_map(ws)
+    names = set(dm.systems) | set(dm.datasets)
+    names |= {n for d in dm.datasets.values() for c in d.collections for n in [c.name, *(f.name for f in c.fields)]}
+    for finding in json.loads((audit / "findings.json").read_text(encoding="utf-8")):
+        names |= {str(v) for v in (finding["evidence"].get("values") or {}).values()}
+    return {w.casefold() for name in names for w in re.findall(r"[^\W\d_]+", name)}
+
+
+@pytest.mark.slow
+def test_the_dutch_demo_report_says_claims_checks_and_findings_in_dutch(audited_demo, demo_report_nl):
+    from test_labels import ENGLISH
+
+    html = demo_report_nl.read_text(encoding="utf-8")
+    assert re.findall(r'<(\w+)[^>]*\blang="en"[^>]*>([^<]+)</\1>', html) == []  # nothing marked English
+    assert "<p lang=\"nl\">Uw persoonsgegevens zijn alleen toegankelijk voor medewerkers van Apora B.V." in html
+    assert "Vertrokken medewerkers nog actief (zoho_crm)" in html
+    assert "account 4150868009000000019 is actief; de houder (medewerker E019) is vertrokken op 2026-09-30" in html
+    html = re.sub(r"(?s)<code\b[^>]*>.*?</code>", " ", html)
+    html = re.sub(r'(?s)<(\w+)[^>]*\btranslate="no"[^>]*>.*?</\1>', " ", html)
+    html = re.sub(r"(?s)<(?:style|script)\b[^>]*>.*?</(?:style|script)>|<img [^>]*>", " ", html)
+    text = re.sub(r"(?:[\w-]+[.@/])+[\w-]+|\w*_\w*", " ", re.sub(r"<[^>]+>", " ", html.replace("<wbr>", "")))
+    words = {w.casefold() for w in re.findall(r"[^\W\d_]+", text)}
+    assert sorted(words & ENGLISH - DUTCH_LOANWORDS - _company_words(*audited_demo)) == []

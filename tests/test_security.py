@@ -119,12 +119,12 @@ def test_sql_in_policy_values_is_treated_as_data(run) -> None:
 
 
 def test_policy_parameters_are_stored_verbatim_and_read_back_through_params(tmp_path: Path) -> None:
-    from datamap.audit.params import write_params
+    from datamap.store import put_params
 
     db = sqlite3.connect(tmp_path / "store.sqlite")
     db.execute("CREATE TABLE zoho_crm__leads (record_id TEXT)")
     db.execute("INSERT INTO zoho_crm__leads VALUES ('1')")
-    write_params(db, {"recipients.approved_domains": ["zoho.eu", INJECTED_DOMAIN], "x": INJECTED_ADDRESS})
+    put_params(db, {"recipients.approved_domains": ["zoho.eu", INJECTED_DOMAIN], "x": INJECTED_ADDRESS})
     assert db.execute("SELECT value FROM params WHERE name = 'x'").fetchall() == [(INJECTED_ADDRESS,)]
     assert db.execute("SELECT value FROM params WHERE name = 'recipients.approved_domains' ORDER BY value").fetchall() == [
         (INJECTED_DOMAIN,), ("zoho.eu",)]

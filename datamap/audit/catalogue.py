@@ -36,6 +36,7 @@ class FindingSpec(_Model):
 
     record_key: str
     detail: str
+    detail_nl: str | None = Field(None, description="the detail in Dutch, with the same {column} fields")
     system: str | None = Field(None, description="default: the manifest system that holds the finding's dataset")
     dataset: str | None = None
     collection: str | None = None
@@ -49,12 +50,18 @@ class FindingSpec(_Model):
     pseudonymise: list[str] = Field(default_factory=list,
                                     description="evidence columns shown only as a keyed pseudonym (names, stale values)")
 
+    @model_validator(mode="after")
+    def _same_fields(self) -> "FindingSpec":
+        _same_fields_as(self.detail, self.detail_nl, "detail_nl")
+        return self
+
 
 class Check(_Model):
     """One verifiable part of a claim."""
 
     id: str = Field(description="short id, unique within the claim (the full id is <claim>.<id>)")
     name: str
+    name_nl: str | None = Field(None, description="the name in Dutch, with the same {system}/{collection} fields")
     rule: str
     severity: Literal["critical", "high", "medium", "low"]
     kind: Kind
@@ -110,6 +117,7 @@ class Check(_Model):
 
     @model_validator(mode="after")
     def _kind_fields(self) -> "Check":
+        _same_fields_as(self.name, self.name_nl, "name_nl")
         need = {"sql": ("table", "query", "finding"), "column": ("expectation", "finding")}
         for key in need.get(self.kind, ()):
             if getattr(self, key) in (None, ""):
@@ -129,6 +137,8 @@ class Claim(_Model):
     claim: str
     section: str = Field(description="where the notice makes the promise, e.g. '§03'")
     text: str = Field(description="the claim in plain words")
+    text_nl: str | None = Field(None, description="the claim in Dutch, in the notice's own words where it can")
+    section_nl: str | None = Field(None, description="the section in Dutch, where 'section' has words")
     checks: list[Check] = Field(default_factory=list)
     not_checked: str | None = Field(None, description="why this claim has no data check (e.g. a feature)")
 
@@ -138,6 +148,30 @@ class Claim(_Model):
         if not CLAIM_ID.match(value):
             raise ValueError("a claim id looks like P01")
         return value
+
+
+def _same_fields_as(english: str, dutch: str | None, key: str) -> None:
+    """A Dutch text fills the same ``{fields}`` as its English one: the same values, in other words."""
+    if dutch is not None and template_fields(dutch) != template_fields(english):
+        raise ValueError(f"{key} fills {sorted(template_fields(dutch))}, the English text {sorted(template_fields(english))}")
+
+
+def untranslated(claims: list[Claim]) -> list[str]:
+    """The keys of a catalogue that lack their Dutch text (``P01.checks.retention.name_nl``).
+
+    The shipped catalogue has them all (a test says so); a workspace's own checks may lack them,
+    and the Dutch report then shows the English text, marked as English.
+    """
+    out = []
+    for claim in claims:
+        if claim.text_nl is None:
+            out.append(f"{claim.claim}.text_nl")
+        for check in claim.checks:
+            if check.name_nl is None:
+                out.append(f"{claim.claim}.checks.{check.id}.name_nl")
+            if check.finding is not None and check.finding.detail_nl is None:
+                out.append(f"{claim.claim}.checks.{check.id}.finding.detail_nl")
+    return out
 
 
 class ResolvedCheck(BaseModel):
@@ -158,6 +192,10 @@ class ResolvedCheck(BaseModel):
     @property
     def name(self) -> str:
         return fill(self.spec.name, self.vars)
+
+    @property
+    def name_nl(self) -> str | None:
+        return fill(self.spec.name_nl, self.vars) if self.spec.name_nl is not None else None
 
 
 class _Filler(string.Formatter):

@@ -73,6 +73,7 @@ def row_finding(check: ResolvedCheck, row: dict[str, Any], pseudo: Pseudonymizer
         system=system,
         record_key=fill(spec.record_key, raw_context),
         detail=fill(spec.detail, safe_context),
+        detail_nl=fill(spec.detail_nl, safe_context) if spec.detail_nl is not None else None,  # the same masked values
         check=check.check_id,
         dataset=dataset,
         collection=fill(spec.collection, raw_context) if spec.collection else None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import sqlite3
 from typing import Any, Iterable
 
 from datamap import identity
@@ -98,17 +97,6 @@ def standard_params(workspace: Workspace, as_of: dt.date, manifest_facts: dict[s
 def referenced(query: str) -> set[str]:
     """The params a query reads."""
     return set(PARAM_NAME.findall(query))
-
-
-def write_params(db: sqlite3.Connection, values: dict[str, ParamValue]) -> None:
-    """Write the run's parameters into the store copy with bound parameters only (lists: a row per item)."""
-    db.execute("CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT)")
-    db.executemany("DELETE FROM params WHERE name = ?", [(n,) for n in sorted(values)])
-    rows: list[tuple[str, str | None]] = []
-    for name, value in sorted(values.items()):
-        rows += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
-    db.executemany("INSERT INTO params (name, value) VALUES (?, ?)", rows)
-    db.commit()
 
 
 # --- calendar functions the store's SQL uses (registered on every connection) ------------------

@@ -26,14 +26,14 @@ from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedChe
 from datamap.audit.evidence import row_columns, row_finding
 from datamap.audit.mapfacts import workspace_facts
 from datamap.outputs import safe_cell
-from datamap.audit.params import missing_params, policy_value, standard_params, write_params
+from datamap.audit.params import missing_params, policy_value, standard_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer
 from datamap.binding import Binding, bindings, declared_absent
 from datamap.roles import load_roles
 from datamap.sources import files_of
-from datamap.store import open_read_only, sha256_file
+from datamap.store import open_read_only, put_params, sha256_file
 from datamap.workspace import Workspace, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
@@ -64,6 +64,7 @@ class CheckResult:
     kind: str
     severity: str
     status: str
+    name_nl: str | None = None  # the name in Dutch, for the Dutch report (None: a workspace's own check says none)
     reason: str | None = None
     rows_examined: int | None = None
     findings: int = 0
@@ -630,7 +631,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
                 src.backup(dst)
             with sqlite3.connect(store_copy) as db:
                 register_functions(db)
-                write_params(db, params)
+                put_params(db, params)  # this run's parameters, on its own copy
                 build_retention_due(db, items, staged, store_copy, ws)
             db.close()
             sources = _provenance(store_copy)
@@ -716,7 +717,8 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
              validator: Any, pseudo: Pseudonymizer, sources: dict[str, str],
              cache: dict[str, Any]) -> tuple[CheckResult, list[Finding]]:
     spec = check.spec
-    res = CheckResult(check.claim, check.check_id, check.name, spec.rule, spec.kind, spec.severity, "not_run")
+    res = CheckResult(check.claim, check.check_id, check.name, spec.rule, spec.kind, spec.severity, "not_run",
+                      name_nl=check.name_nl)
     bind = cache.get("bind") if cache.get("bind") is not None else bindings(ws)
     state = applicability(check, ws, bind)
     if state:

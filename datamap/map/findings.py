@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from datamap.errors import BadInput
+from datamap.findings import dutch_list, in_dutch
 from datamap.map.graph import dataset_categories, declared_flows, unattached_datasets
 from datamap.map.model import DataMap
 from datamap.map.policies import evaluate_policy, map_policies
@@ -55,14 +56,15 @@ def manifest_findings(dm: DataMap) -> list["Finding"]:
     return sorted({f.key: f for f in findings}.values(), key=lambda f: f.key)
 
 
-def _finding(rule: str, system: str, record_key: str, detail: str, evidence: dict[str, Any],
+def _finding(rule: str, system: str, record_key: str, detail: tuple[str, str], evidence: dict[str, Any],
              dataset: str | None = None) -> "Finding":
+    """``detail``: the sentence in English and in Dutch, from the same values."""
     from datamap.findings import Finding
 
     home = map_rules()[rule]
     claim, check, severity = home.claim, home.check, home.severity_for(record_key)
     return Finding(claim=claim, rule=rule, severity=severity, system=system, record_key=record_key,
-                   detail=detail, check=check, dataset=dataset, evidence=evidence)
+                   detail=detail[0], detail_nl=detail[1], check=check, dataset=dataset, evidence=evidence)
 
 
 def _unattached_findings(dm: DataMap) -> list["Finding"]:
@@ -74,10 +76,14 @@ def _unattached_findings(dm: DataMap) -> list["Finding"]:
     for key in unattached_datasets(dm):
         personal = sorted(c for c in dataset_categories(dm, key) if is_personal(dm.taxonomy, c))
         holds = f"holds {len(personal)} personal data categories" if personal else "holds no personal data category"
+        holds_nl = (f"bevat {len(personal)} {'categorie' if len(personal) == 1 else 'categorieën'} persoonsgegevens"
+                    if personal else "bevat geen persoonsgegevens")
         out.append(_finding(
             "map.dataset_unattached", key, key,
-            f"dataset {key} ({holds}) is referenced by no system, so the register cannot say which processing it serves; "
-            f"attach it: add {key} to the dataset_references of the privacy declaration (or system) that holds it",
+            (f"dataset {key} ({holds}) is referenced by no system, so the register cannot say which processing it serves; "
+             f"attach it: add {key} to the dataset_references of the privacy declaration (or system) that holds it",
+             f"dataset {key} ({holds_nl}) hoort bij geen enkel systeem, dus het register kan niet zeggen welke verwerking "
+             f"hij dient; koppel hem: zet {key} in de dataset_references van de verwerking (of het systeem) die hem bevat"),
             {"source": dm.source_of("dataset", key), "collections": [c.name for c in dm.datasets[key].collections],
              "personal_categories": personal},
             dataset=key))
@@ -102,8 +108,10 @@ def _undeclared_uses(dm: DataMap, policy: "WorkspacePolicy") -> list["Finding"]:
             if uncovered:
                 out.append(_finding(
                     "purpose.undeclared_use", key, decl.data_use,
-                    f"declaration {decl.name or decl.data_use!r} uses {', '.join(uncovered)} for {decl.data_use}, "
-                    "which no purpose in the notice covers",
+                    (f"declaration {decl.name or decl.data_use!r} uses {', '.join(uncovered)} for {decl.data_use}, "
+                     "which no purpose in the notice covers",
+                     f"verwerking {decl.name or in_dutch(decl.data_use)!r} gebruikt {dutch_list(uncovered)} voor "
+                     f"{in_dutch(decl.data_use)}, een gebruik dat geen doel in de privacyverklaring dekt"),
                     {"source": dm.source_of("system", key), "declaration": decl.name, "data_use": decl.data_use,
                      "uncovered_categories": uncovered}))
     return out
@@ -123,11 +131,15 @@ def _processor_and_transfer_findings(dm: DataMap) -> list["Finding"]:
                     "categories": personal, "declared_by": flow["declared_by"]}
         if party.system_type == "Processor" and not party.dpa_location:
             out.append(_finding("sharing.processor_without_dpa", src, dst,
-                                f"{src} sends personal data to processor {dst}, which has no processing agreement (dpa_location) on file", evidence))
+                                (f"{src} sends personal data to processor {dst}, which has no processing agreement (dpa_location) on file",
+                                 f"{src} stuurt persoonsgegevens naar verwerker {dst}, zonder verwerkersovereenkomst (dpa_location) "
+                                 "in het dossier"), evidence))
         if outside_eea(party) and not party.legal_basis_for_transfers:
-            where_ = (party.meta or {}).get("country") or "outside the EEA"
+            country = (party.meta or {}).get("country")
             out.append(_finding("transfer.outside_eea_without_basis", src, dst,
-                                f"{src} sends personal data to {dst} ({where_}) without a legal basis for the transfer", evidence))
+                                (f"{src} sends personal data to {dst} ({country or 'outside the EEA'}) without a legal basis for the transfer",
+                                 f"{src} stuurt persoonsgegevens naar {dst} ({country or 'buiten de EER'}) zonder grondslag voor de doorgifte"),
+                                evidence))
     return out
 
 
@@ -140,9 +152,12 @@ def _policy_findings(dm: DataMap, policy: "Policy") -> list["Finding"]:
         system = "notice" if v["rule"].startswith("notice.") else v["system"]
         for cat in v["data_categories"]:
             record_key = cat if v["rule"].startswith("notice.") else v["data_uses"][0]
+            element_nl = "de verwerking zelf" if v["element"] == "declaration" else v["element"]  # or "dataset <path>"
             out.append(_finding(v["rule"], system, record_key,
-                                f"{v['system']} holds {cat} of {', '.join(v['data_subjects'])} ({v['element']}), "
-                                "which the notice does not disclose",
+                                (f"{v['system']} holds {cat} of {', '.join(v['data_subjects'])} ({v['element']}), "
+                                 "which the notice does not disclose",
+                                 f"{v['system']} bevat {in_dutch(cat)} van {dutch_list(v['data_subjects'])} ({element_nl}), "
+                                 "wat de privacyverklaring niet vermeldt"),
                                 {"source": dm.source_of("system", v["system"]), "policy": v["policy"],
                                  "element": v["element"], "data_use": v["data_uses"], "data_subjects": v["data_subjects"]}))
     return out

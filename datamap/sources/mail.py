@@ -34,13 +34,9 @@ if TYPE_CHECKING:
 COLUMNS = ("message_id", "mailbox", "from_addr", "to_addrs", "cc_addrs", "date", "subject", "in_reply_to",
            "attachment_names", "attachment_types", "body_emails", "body_ibans", "body_phones")
 
-# An e-mail address: its local part, then the domain from the "@" on. Searched as one pattern, a long run
-# of local-part characters without a usable "@" is re-read from every one of its positions (a 150 KB body
-# of "x" then "@" took half a minute); emails_in() finds the same addresses in one pass (tests/adversarial).
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_LOCAL_RUN = re.compile(r"[A-Za-z0-9._%+\-]*")
-_DOMAIN_PART = re.compile(r"@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+# The patterns of a mail body's identifiers live in datamap/identity.py with every other identifier pattern.
+_EMAIL, _LOCAL_RUN, _DOMAIN_PART, _IBAN = (identity.EMAIL_IN_BODY, identity.EMAIL_LOCAL_RUN, identity.EMAIL_DOMAIN_PART,
+                                           identity.IBAN_IN_BODY)
 _TAG = re.compile(r"<[^>]+>")
 _MSG_ID = re.compile(r"<([^<>]+)>")
 # phonenumbers accepts no candidate with fewer than two (Unicode) digits (_is_viable_phone_number) and an
