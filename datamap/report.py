@@ -368,11 +368,24 @@ def css_string(text: object) -> Any:
     return Markup(f'"{value}"')
 
 
+def named(text: str, names: dict[str, str]) -> str:
+    """``text`` with each system's fides_key, as a whole word, replaced by its name (a reader knows "Zoho CRM",
+    not ``zoho_crm``); keys inside paths and dotted identifiers stay as they are.
+
+    >>> named("zoho_campaigns sends data to adpeak (US); exports/zoho_crm/Users.csv", {"zoho_campaigns": "Zoho Campaigns", "adpeak": "AdPeak Inc.", "zoho_crm": "Zoho CRM"})
+    'Zoho Campaigns sends data to AdPeak Inc. (US); exports/zoho_crm/Users.csv'
+    """
+    if not text or not names:
+        return text
+    pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![\w/-])")
+    return pattern.sub(lambda m: names[m.group(1)], text)
+
+
 def _environment() -> Any:
     from datamap.labels import label
     from datamap.outputs import templates
 
-    return templates("html", filters={"wbr": breakable, "css_string": css_string}, t=t, label=label)
+    return templates("html", filters={"wbr": breakable, "css_string": css_string, "named": named}, t=t, label=label)
 
 
 def action_of(tracking: "Tracking | None") -> dict[str, "TrackedFinding"]:
@@ -405,7 +418,8 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
     pseudo = Pseudonymizer.of(workspace)
     results = claim_results(run, pseudo.mask, lang=lang)
     summary = {s: sum(1 for r in results if r.status == s) for s in ("held", "broken", "not_checked", "not_applicable")}
-    reg = scrub_register(build_register(load_map_input(workspace), workspace.policy, run, lang), pseudo.mask)
+    map_input = load_map_input(workspace)
+    reg = scrub_register(build_register(map_input, workspace.policy, run, lang), pseudo.mask)
     tracking, actions_problem = action_tracking(workspace, run)
     actions = action_of(tracking)
     for claim in results:
@@ -439,6 +453,7 @@ def report_context(workspace: Workspace, run: ArchivedRun, lang: str, converter:
         "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "severities": SEVERITIES,
         "contents": contents(results, lang),
+        "system_names": {s.fides_key: s.name or s.fides_key for s in map_input.systems},  # a name, never a key, where one exists
     }
 
 

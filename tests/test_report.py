@@ -62,7 +62,8 @@ def test_report_holds_no_raw_email_iban_or_phone(tmp_path, workspace):
         assert value not in html, value
     assert not re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", html)
     assert PSEUDO.ref("jan.de.vries@example.nl") in html
-    assert "&lt;b&gt;now&lt;/b&gt;" in html  # values from data are escaped
+    assert "&lt;b&gt;now&lt;/b&gt;" in html.replace("<wbr>", "")  # values from data are escaped (a <wbr> may follow the /)
+    assert "<b>now" not in html
 
 
 def test_claim_is_broken_held_or_not_checked_from_its_checks():
@@ -231,7 +232,7 @@ actions:
     assert "no owner yet" in _row(html, FINDINGS[1])
     summary = _text(html[html.index('<section id="summary">'):html.index('<section id="claims">')])
     assert "5 findings are open, 1 overdue, 4 without an owner; 1 accepted as a risk." in summary
-    assert f"{finding_id(expired)} retention.expired zoho_crm M. Jansen 2026-10-01" in summary
+    assert f"{finding_id(expired)} retention.expired Zoho CRM M. Jansen 2026-10-01" in summary
 
 
 def test_a_fixed_finding_that_is_found_again_is_flagged(tmp_path, workspace):

@@ -251,7 +251,7 @@ def test_the_dutch_demo_report_says_claims_checks_and_findings_in_dutch(audited_
     html = demo_report_nl.read_text(encoding="utf-8")
     assert re.findall(r'<(\w+)[^>]*\blang="en"[^>]*>([^<]+)</\1>', html) == []  # nothing marked English
     assert "<p lang=\"nl\">Uw persoonsgegevens zijn alleen toegankelijk voor medewerkers van Apora B.V." in html
-    assert "Vertrokken medewerkers nog actief (zoho_crm)" in html
+    assert "Vertrokken medewerkers nog actief (Zoho CRM)" in html
     assert "account 4150868009000000019 is actief; de houder (medewerker E019) is vertrokken op 2026-09-30" in html
     html = re.sub(r"(?s)<code\b[^>]*>.*?</code>", " ", html)
     html = re.sub(r'(?s)<(\w+)[^>]*\btranslate="no"[^>]*>.*?</\1>', " ", html)
@@ -259,3 +259,18 @@ def test_the_dutch_demo_report_says_claims_checks_and_findings_in_dutch(audited_
     text = re.sub(r"(?:[\w-]+[.@/])+[\w-]+|\w*_\w*", " ", re.sub(r"<[^>]+>", " ", html.replace("<wbr>", "")))
     words = {w.casefold() for w in re.findall(r"[^\W\d_]+", text)}
     assert sorted(words & ENGLISH - DUTCH_LOANWORDS - _company_words(*audited_demo)) == []
+
+
+def test_the_report_names_a_system_by_its_name_never_by_its_key_outside_identifiers(audited_demo, demo_report, demo_report_nl):
+    import html as html_lib
+
+    from datamap.map import load_map
+
+    dm = load_map(audited_demo[0])
+    keys = {k for k, s in dm.systems.items() if s.name and s.name != k}
+    for page in (demo_report, demo_report_nl):
+        text = page.read_text(encoding="utf-8")
+        text = re.sub(r"<(code|style|script)\b[^>]*>.*?</\1>", " ", text, flags=re.S)  # identifiers: check ids, paths
+        text = html_lib.unescape(re.sub(r"<[^>]+>", " ", text))
+        named = sorted({k for k in keys if re.search(rf"(?<![\w./-]){re.escape(k)}(?![\w/-])", text)})
+        assert named == [], page.name
