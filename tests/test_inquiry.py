@@ -86,19 +86,24 @@ def manifest_names(ws: Path) -> dict[str, str]:
     return names
 
 
-@pytest.fixture(scope="module")
-def packs(audited_demo, tmp_path_factory):
-    ws, audit = audited_demo
-    out = tmp_path_factory.mktemp("inquiries")
+def demo_questions(ws) -> tuple[dict[str, Question], dict[str, str]]:
+    """One question of each topic about the demo, and the completed erasure request the request pack is about."""
     requests = rows(ws / "governance" / "privacy_requests.csv")
     erased = next(r for r in requests if r["Type"] == "erasure" and r["Completed"])
-    questions = {
+    return {
         "register": Question("register"),
         "processors": Question("processors"),
         "retention": Question("retention", category="user.device.ip_address"),
         "request": Question("request", request_id=erased["Request ID"]),
         "breach": Question("breach", system="zoho_books", discovered="2026-12-01T09:30"),
-    }
+    }, erased
+
+
+@pytest.fixture(scope="module")
+def packs(audited_demo, tmp_path_factory):
+    ws, audit = audited_demo
+    out = tmp_path_factory.mktemp("inquiries")
+    questions, erased = demo_questions(ws)
     return {topic: inquiry_pack(ws, q, out, audit) for topic, q in questions.items()}, erased
 
 
@@ -316,15 +321,7 @@ def dutch_words(text: str, proper_names: list[str]) -> list[str]:
 def english(audited_demo, tmp_path_factory):
     ws, audit = audited_demo
     out = tmp_path_factory.mktemp("inquiries-en")
-    requests = rows(ws / "governance" / "privacy_requests.csv")
-    erased = next(r for r in requests if r["Type"] == "erasure" and r["Completed"])
-    questions = {
-        "register": Question("register"),
-        "processors": Question("processors"),
-        "retention": Question("retention", category="user.device.ip_address"),
-        "request": Question("request", request_id=erased["Request ID"]),
-        "breach": Question("breach", system="zoho_books", discovered="2026-12-01T09:30"),
-    }
+    questions, _ = demo_questions(ws)
     return {topic: inquiry_pack(ws, q, out, audit, lang="en") for topic, q in questions.items()}
 
 

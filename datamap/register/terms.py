@@ -49,3 +49,12 @@ def t_or(key: str, lang: str, fallback: str) -> str:
     """Translate a data-driven key (an enum value from a manifest) or show the value as declared."""
     return t(key, lang) if has(key) else fallback
 
+
+def words(prefix: str, lang: str) -> dict[str, str]:
+    """Every text under ``prefix.`` in ``lang``, by the rest of its key (a letter's wording in one call).
+
+    >>> words("summary", "en")["closing"]
+    'Yours faithfully,'
+    """
+    start = prefix + "."
+    return {key[len(start):]: texts[lang] for key, texts in catalogue().items() if key.startswith(start) and lang in texts}

@@ -188,70 +188,8 @@ def _csv(columns: list[str], rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-# Wording of the summary letter per language; the structure is built once, in :func:`summary_letter`.
-SUMMARY_WORDS: dict[str, dict[str, str]] = {
-    "nl": {
-        "subject": "Inzage in uw persoonsgegevens (artikel 15 AVG)",
-        "salutation": "Geachte heer, mevrouw,",
-        "intro": "{controller} heeft op {date} al uw persoonsgegevens opgezocht in al onze systemen (artikel 15 AVG). "
-                 "Deze brief vat samen wat wij vonden. De volledige gegevens staan in subject.json (machineleesbaar, "
-                 "artikel 20 AVG) en per onderdeel in de CSV-bestanden naast deze brief.",
-        "where": "Waar wij gegevens van u hebben", "system": "Systeem", "records": "Aantal records",
-        "none_found": "Wij hebben geen gegevens van u gevonden.",
-        "purposes": "Waarvoor wij ze gebruiken en op welke grondslag (art. 15 lid 1 a)",
-        "purpose": "{text} (grondslag: {basis})", "no_purpose": "Geen doel vastgelegd voor deze systemen.",
-        "no_basis": "niet vastgelegd",
-        "categories": "Welke soorten gegevens (art. 15 lid 1 b)",
-        "recipients": "Aan wie wij ze verstrekken (art. 15 lid 1 c)", "no_recipient": "Niemand buiten {controller}.",
-        "transfers": "Doorgifte buiten de Europese Economische Ruimte (art. 15 lid 2):",
-        "transfer": "{recipient} ({country}), waarborg: {safeguard}", "no_country": "land onbekend",
-        "no_safeguard": "geen vastgelegd",
-        "retention": "Hoe lang wij ze bewaren (art. 15 lid 1 d)",
-        "kept": "{system}, tabel {collection}: {period}", "legal_duty": " (wettelijke plicht: {duty})",
-        "no_retention": "Geen bewaartermijn vastgelegd voor deze gegevens.",
-        "rights": "Uw rechten (art. 15 lid 1 e en f)",
-        "rights_text": "U kunt ons vragen uw gegevens te verbeteren (rectificatie) of te wissen, de verwerking te beperken, "
-                       "en u kunt bezwaar maken tegen de verwerking. U heeft recht op overdraagbaarheid van uw gegevens, "
-                       "en toestemming die u gaf kunt u altijd intrekken. Schrijf daarvoor aan {contact}.",
-        "complaint": "U heeft ook het recht een klacht in te dienen bij de {authority} ({url}).",
-        "sources": "Waar de gegevens vandaan komen (art. 15 lid 1 g)", "from_you": "door uzelf verstrekt",
-        "automated": "Geautomatiseerde besluitvorming (art. 15 lid 1 h)",
-        "no_automated": "Wij nemen over u geen besluiten die uitsluitend op geautomatiseerde verwerking berusten, "
-                        "en wij maken geen profiel van u.",
-        "closing": "Met vriendelijke groet,", "dpo": "Functionaris gegevensbescherming",
-    },
-    "en": {
-        "subject": "Access to your personal data (Article 15 GDPR)",
-        "salutation": "Dear Sir or Madam,",
-        "intro": "On {date}, {controller} searched all our systems for your personal data (Article 15 GDPR). This "
-                 "letter summarises what we found. The complete data is in subject.json (machine-readable, Article 20 "
-                 "GDPR) and, per part, in the CSV files beside this letter.",
-        "where": "Where we hold data about you", "system": "System", "records": "Records",
-        "none_found": "We found no data about you.",
-        "purposes": "What we use it for, and on what legal basis (Art. 15(1)(a))",
-        "purpose": "{text} (legal basis: {basis})", "no_purpose": "No purpose recorded for these systems.",
-        "no_basis": "not recorded",
-        "categories": "Which kinds of data (Art. 15(1)(b))",
-        "recipients": "Who we share it with (Art. 15(1)(c))", "no_recipient": "No one outside {controller}.",
-        "transfers": "Transfers outside the European Economic Area (Art. 15(2)):",
-        "transfer": "{recipient} ({country}), safeguard: {safeguard}", "no_country": "country unknown",
-        "no_safeguard": "none recorded",
-        "retention": "How long we keep it (Art. 15(1)(d))",
-        "kept": "{system}, table {collection}: {period}", "legal_duty": " (legal duty: {duty})",
-        "no_retention": "No retention period recorded for this data.",
-        "rights": "Your rights (Art. 15(1)(e) and (f))",
-        "rights_text": "You may ask us to correct (rectify) or erase your data, or to restrict its processing, and you "
-                       "may object to the processing. You have the right to data portability, and you may withdraw "
-                       "consent you gave at any time. Write to {contact} to do so.",
-        "complaint": "You also have the right to lodge a complaint with the {authority} ({url}).",
-        "sources": "Where the data comes from (Art. 15(1)(g))", "from_you": "provided by you",
-        "automated": "Automated decision-making (Art. 15(1)(h))",
-        "no_automated": "We take no decisions about you based solely on automated processing, and we do not profile you.",
-        "closing": "Yours faithfully,", "dpo": "Data protection officer",
-    },
-}
-RECIPIENT_TYPES = {"nl": {"Processor": "verwerker", "Third Party": "derde", "Public Authority": "overheidsinstantie"},
-                   "en": {"Processor": "processor", "Third Party": "third party", "Public Authority": "public authority"}}
+# The summary letter's words are in datamap/register/terms.yml (``summary.*``), nl and en side by side.
+RECIPIENT_TYPES = ("Processor", "Third Party", "Public Authority")
 _USE_SAID = re.compile(r"^(?P<text>.*) \((?P<use>[a-z_]+(?:\.[a-z_]+)*)\)$")
 
 
@@ -263,15 +201,15 @@ def summary_letter(document: dict[str, Any], language: str = "nl") -> Letter:
     """
     from datamap.documents import Section, Sender, address_lines, counted_from, long_date, place_of
     from datamap.labels import label, period
-    from datamap.register.terms import t_or
+    from datamap.register.terms import t, t_or, words
 
-    w, ex = SUMMARY_WORDS[language], document["explanation"]
+    w, ex = words("summary", language), document["explanation"]
     controller = ex["controller"]
     dpo = controller.get("dpo") or {}
     names = {s["system"]: s["name"] for s in document["systems"]} | {r["key"]: r["name"] for r in ex["recipients"]}
     day = dt.date.fromisoformat(document["generated"][:10])
     basis = lambda b: w["no_basis"] if not b or b.startswith("not stated") else t_or(f"basis.{b}", language, str(b))  # noqa: E731
-    roles = RECIPIENT_TYPES[language]
+    roles = {kind: t(f"summary.recipient.{kind.lower().replace(' ', '_')}", language) for kind in RECIPIENT_TYPES}
     sections = [
         Section(None, (w["salutation"], w["intro"].format(controller=controller["name"], date=long_date(day, language)))),
         Section(w["where"], () if document["systems"] else (w["none_found"],), (),
