@@ -87,7 +87,7 @@ def test_the_report_says_which_claims_could_not_be_verified(concurrent: Path, tm
 
     run = _runs(concurrent / "out")[0]
     os.environ.setdefault("DATAMAP_KEY", "fault-tests-key-not-secret")
-    page = write_report(concurrent / "ws", run, tmp_path / "report.html").read_text(encoding="utf-8")
+    page = write_report(concurrent / "ws", run, tmp_path / "report.html").read_text(encoding="utf-8").replace("<wbr>", "")  # a path may break after its slashes
     assert "not run" in page.lower() or "not_run" in page
     for claim in ("P03", "P05", "P07", "P08", "P13"):
         assert claim in page
