@@ -24,6 +24,7 @@ A whole audit of a small demo workspace, step by step (each step is also a comma
 'ropa-nl.xlsx'
 >>> datamap.current_or_new_run(ws, folder / "audit").folder == run.run_dir   # evidence reuses the run
 True
+>>> import shutil; shutil.rmtree(folder)              # the demo holds (made-up) personal data: leave none behind
 """
 from __future__ import annotations
 
