@@ -125,7 +125,7 @@ def run_pushdown(workspace: Path, work: Path) -> dict[str, Any]:
     from datamap.audit.evidence import row_finding
     from datamap.audit.mapfacts import workspace_facts
     from datamap.audit.params import as_param, policy_value, standard_params
-    from datamap.store import put_params
+    from datamap.audit.params import put_params
     from datamap.audit.run import _column_kwargs, column_target, needed_tables, resolve_checks
     from datamap.audit.validation import Validator
     from datamap.identity import Pseudonymizer, load_key

@@ -4,7 +4,8 @@ Layout (docs/design.md, "The audit store"): one table ``<dataset>__<collection>`
 collection in the readers' shape (standard snake_case columns, ISO dates, ``_row``,
 ``<col>__norm``); mail adds ``<dataset>__recipients`` and ``<dataset>__body_identifiers``;
 ``identifiers`` indexes every normalised identifier of every record; ``_provenance`` says where
-each table came from; ``params`` holds the policy's parameters for SQL checks.
+each table came from. The policy's parameters are not here: each audit run writes its own into
+a small database of its own, attached beside the read-only store (:mod:`datamap.audit.params`).
 
 A table is restaged only when its source's bytes or its configuration changed (files are hashed
 with sha256); databases other than SQLite files cannot be hashed cheaply and are read every time.
@@ -25,7 +26,7 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from datamap.errors import BadInput
 from datamap.identity import name_words
@@ -51,7 +52,6 @@ CREATE INDEX IF NOT EXISTS identifiers_kind_value ON identifiers (kind, value);
 CREATE INDEX IF NOT EXISTS identifiers_tbl_key ON identifiers (tbl, record_key);
 CREATE TABLE IF NOT EXISTS name_words (word TEXT, tbl TEXT, record_key TEXT);
 CREATE INDEX IF NOT EXISTS name_words_word ON name_words (word);
-CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT);
 CREATE TABLE IF NOT EXISTS _skipped (tbl TEXT, collection TEXT, line TEXT);
 """
 
@@ -162,7 +162,6 @@ def stage(
     workspace: Workspace | str | os.PathLike[str],
     path: str | os.PathLike[str] | None = None,
     collections: Iterable[tuple[str, str]] | None = None,
-    params: dict[str, Any] | None = None,
     chunksize: int | None = None,
     workers: int | None = None,
     progress: "Callable[[str], None] | None" = None,
@@ -171,8 +170,7 @@ def stage(
 
     ``collections``: the ``(dataset, collection)`` pairs to stage (default: every one in
     sources.yml). ``path``: the SQLite file (default ``store.sqlite`` in ``Workspace.store_folder``: sources.yml ``store:``, else ``<workspace>/.datamap``); it is
-    reused, and a table restaged only when its source changed. ``params``: extra check parameters
-    added to the policy's in the ``params`` table. ``workers``: processes reading sources at once
+    reused, and a table restaged only when its source changed. ``workers``: processes reading sources at once
     (default: one per core when there is enough to read, see :func:`worker_count`). ``progress``
     is told, in a line, each source staged and each step after (staging a large estate takes minutes).
     """
@@ -207,6 +205,7 @@ def stage(
     with _staging_lock(target):  # a second audit of the same workspace waits, then reuses what the first staged
         with engine.begin() as conn:
             conn.connection.driver_connection.executescript(_META)
+            conn.exec_driver_sql("DROP TABLE IF EXISTS params")  # kept here by stores before version 4: runs keep their own
         plans = _plans(store, list(dict.fromkeys(wanted)))
         parts = [p for p in plans.values() if isinstance(p, _Part)]
         with _parts_folder(target) as folder:
@@ -226,7 +225,6 @@ def stage(
         if any(s.ok and not s.reused for s in store.status.values()):
             say("row statistics for the query planner")
             _analyze(engine)
-        write_params(store, params or {})
     return store
 
 
@@ -250,17 +248,23 @@ def _private_store_file(target: Path, own_folder: bool) -> None:
 
 
 @contextlib.contextmanager
-def _staging_lock(target: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the store while staging: two writers would fail with 'database is locked'."""
+def _staging_lock(target: Path, shared: bool = False) -> Iterator[None]:
+    """Hold a lock on the store: exclusive while staging (two writers would fail with 'database is
+    locked'), shared while a run reads it (:func:`reading`), so nobody restages under its checks."""
     import fcntl
 
     lock = os.open(target.with_name(target.name + ".lock"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(lock, "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def reading(path: str | os.PathLike[str]) -> "contextlib.AbstractContextManager[None]":
+    """While an audit's checks read the store: a concurrent staging waits until they are done."""
+    return _staging_lock(Path(path), shared=True)
 
 
 def _analyze(engine: "Engine") -> None:
@@ -502,13 +506,42 @@ def _is_empty(engine: "Engine") -> bool:
         return conn.exec_driver_sql("SELECT 1 FROM identifiers LIMIT 1").first() is None
 
 
+_HASHED: dict[tuple[int, ...], str] = {}  # a file's identity and stat -> its sha256 (see sha256_file)
+
+
 def sha256_file(path: Path) -> str:
-    """Hash a file block by block (memory stays bounded)."""
+    """Hash a file block by block (memory stays bounded), once per version of the file.
+
+    An audit hashes each input before staging, staging needs the same hashes for its
+    fingerprints, and the run checks afterwards that nothing changed while it ran: the file is
+    read once, and hashed again only when its size, modification or change time (``st_ctime``
+    moves on every write and cannot be set back) or inode differ.
+    """
+    before = path.stat()
+    key = (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns, before.st_ctime_ns)
+    if key in _HASHED:
+        return _HASHED[key]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(_BLOCK), b""):
             digest.update(block)
+    after = path.stat()
+    if (after.st_size, after.st_mtime_ns, after.st_ctime_ns) == key[2:]:  # written to while read: not remembered
+        _HASHED[key] = digest.hexdigest()
     return digest.hexdigest()
+
+
+def digest(path: Path) -> str:
+    """One sha256 of what a store holds: every table's fingerprint (its source's sha256, its
+    configuration, this code's version). What a run records, instead of hashing gigabytes again."""
+    con = open_read_only(path)
+    try:
+        rows = con.execute("SELECT tbl, fingerprint FROM _staging ORDER BY tbl").fetchall()
+    except sqlite3.OperationalError:  # a database not made by staging (built by hand): its bytes
+        return sha256_file(Path(path))
+    finally:
+        con.close()
+    return hashlib.sha256("".join(f"{tbl}\0{fp}\n" for tbl, fp in rows).encode()).hexdigest()
 
 
 def _sqlite_file(src: "ResolvedSource") -> Path | None:
@@ -789,73 +822,3 @@ def _record(conn: "Connection", part: _Part, rows: int) -> None:
             conn.exec_driver_sql("INSERT OR REPLACE INTO _provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  (name, src.dataset, derived, f"derived from {src.dataset}__messages and {src.dataset}__message_trace", None, None, int(count), now))
     conn.exec_driver_sql("INSERT OR REPLACE INTO _staging VALUES (?, ?)", (f"{tbl}#{src.collection}", fingerprint))
-
-
-# --- parameters ----------------------------------------------------------------------------------
-
-
-def policy_params(workspace: Workspace) -> Iterator[tuple[str, str]]:
-    """Flatten policy.yml into ``(name, value)`` rows: dotted names, one row per list item.
-
-    Retention rules become ``retention.<system>.<collection>.<key>``; ``as_of`` is the reference date.
-    """
-    policy = workspace.policy
-    data = policy.model_dump(mode="json", exclude={"retention", "notice"})
-    data["as_of"] = policy.reference_date().isoformat()
-    yield from _flatten("", data)
-    yield from _flatten("notice.", {k: v for k, v in policy.notice.model_dump(mode="json").items() if k != "purposes"})
-    for rule in policy.retention:
-        yield from _flatten(f"retention.{rule.system}.{rule.collection}.",
-                            rule.model_dump(mode="json", exclude={"system", "collection"}))
-
-
-def _flatten(prefix: str, data: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _flatten(f"{name}.", value)
-        elif isinstance(value, list):
-            for item in value:
-                if not isinstance(item, (dict, list)):
-                    yield name, _text(item)
-        elif value is not None:
-            yield name, _text(value)
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def write_params(store: Store, extra: dict[str, Any]) -> None:
-    """Refill ``params`` with bound parameters: policy.yml's values plus ``extra``."""
-    values: dict[str, list[str]] = {}
-    for name, value in policy_params(store.workspace):
-        if name not in extra:
-            values.setdefault(name, []).append(value)
-    for name, value in extra.items():
-        values[name] = [_text(v) for v in (value if isinstance(value, (list, tuple, set)) else [value])]
-    raw = store.engine.raw_connection()
-    try:
-        put_params(raw, values, replace_all=True)
-    finally:
-        raw.close()
-
-
-def put_params(db: Any, values: Mapping[str, str | list[str] | None], replace_all: bool = False) -> None:
-    """The one writer of the ``params`` table (a DB-API connection): bound parameters only, a row per list item.
-
-    ``replace_all`` empties the table first (staging); otherwise only the names given are replaced (a run's
-    own parameters on its copy of the store). No value is ever formatted into SQL.
-    """
-    db.execute("CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT)")
-    if replace_all:
-        db.execute("DELETE FROM params")
-    else:
-        db.executemany("DELETE FROM params WHERE name = ?", [(n,) for n in sorted(values)])
-    rows: list[tuple[str, str | None]] = []
-    for name, value in sorted(values.items()):
-        rows += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
-    db.executemany("INSERT INTO params (name, value) VALUES (?, ?)", rows)
-    db.commit()

@@ -228,7 +228,6 @@ INSERT INTO _provenance (tbl, dataset, collection, source) VALUES
   ('zoho_crm__users', 'zoho_crm', 'users', 'exports/CrmUsers.csv'),
   ('zoho_books__invoices', 'zoho_books', 'invoices', 'exports/Invoices.csv'),
   ('governance__privacy_requests', 'governance', 'privacy_requests', 'governance/privacy_requests.csv');
-CREATE TABLE params (name TEXT, value TEXT);
 """
 
 PORTAL = """

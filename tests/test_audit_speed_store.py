@@ -14,7 +14,7 @@ import pytest
 
 from datamap.audit.catalogue import DEFAULT_DIR, expand, load_catalogue
 from datamap.audit.params import add_period, fiscal_year_end, retention_start
-from datamap.store import put_params
+from datamap.audit.params import put_params
 
 
 def test_the_calendar_reads_the_day_of_a_date_or_timestamp():

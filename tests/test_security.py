@@ -119,7 +119,7 @@ def test_sql_in_policy_values_is_treated_as_data(run) -> None:
 
 
 def test_policy_parameters_are_stored_verbatim_and_read_back_through_params(tmp_path: Path) -> None:
-    from datamap.store import put_params
+    from datamap.audit.params import put_params
 
     db = sqlite3.connect(tmp_path / "store.sqlite")
     db.execute("CREATE TABLE zoho_crm__leads (record_id TEXT)")

@@ -95,13 +95,33 @@ def test_message_bodies_are_never_stored(sources_workspace):
     assert b"genoteerd" not in stored and b"Graag al mijn gegevens" not in stored
 
 
-def test_policy_parameters_are_in_the_params_table(sources_workspace):
-    store = stage(sources_workspace, params={"audit.run": "r1"})
-    assert query(store, "SELECT value FROM params WHERE name = 'trials.max_days'") == [("14",)]
-    assert query(store, "SELECT value FROM params WHERE name = 'as_of'") == [("2026-11-24",)]
-    assert query(store, "SELECT value FROM params WHERE name = 'recipients.own_domains'") == [("apora.nl",)]
-    assert query(store, "SELECT value FROM params WHERE name = 'retention.zoho_crm.leads.period'") == [("P1Y",)]
-    assert query(store, "SELECT value FROM params WHERE name = 'audit.run'") == [("r1",)]
+def test_a_run_keeps_its_parameters_in_its_own_database_and_reads_the_store_read_only(sources_workspace, tmp_path):
+    import contextlib
+    import sqlite3
+
+    import pytest
+
+    from datamap.audit.params import put_params, standard_params
+    from datamap.audit.run import run_database
+    from datamap.workspace import load_workspace
+
+    store = stage(sources_workspace)
+    store.close()
+    before = hashlib.sha256(store.path.read_bytes()).hexdigest()
+    params = standard_params(load_workspace(sources_workspace), __import__("datetime").date(2026, 11, 24), {})
+    with contextlib.closing(run_database(tmp_path / "run.sqlite", store.path)) as db:
+        put_params(db, {**params, "audit.run": "r1"})
+        value = lambda name: db.execute("SELECT value FROM params WHERE name = ?", (name,)).fetchall()  # noqa: E731
+        assert value("trials.max_days") == [("14",)]
+        assert value("as_of") == [("2026-11-24",)]
+        assert value("recipients.own_domains") == [("apora.nl",)]
+        assert value("retention.zoho_crm.leads.period") == [("P1Y",)]
+        assert value("audit.run") == [("r1",)]
+        assert db.execute("SELECT count(*) FROM zoho_crm__leads").fetchone()[0] > 0  # the store's tables, unqualified
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            db.execute("DELETE FROM zoho_crm__leads")
+    assert hashlib.sha256(store.path.read_bytes()).hexdigest() == before
+    assert query(store, "SELECT name FROM sqlite_master WHERE name = 'params'") == []
 
 
 def test_only_the_requested_collections_are_staged(sources_workspace):

@@ -1,4 +1,8 @@
-"""Policy parameters for the checks: resolved from ``policy.yml`` into the store's ``params`` table.
+"""Policy parameters for the checks: resolved from ``policy.yml`` into the run's ``params`` table.
+
+The table lives in the run's own small database, attached beside the read-only store
+(:func:`datamap.audit.run.run_database`): a run's parameters never touch the store, and two runs
+with different reference dates never disturb each other.
 
 Great Expectations' ``UnexpectedRowsExpectation`` cannot bind parameters, so a check reads a
 policy value as ``(SELECT value FROM params WHERE name = '...')``; the value is written here with
@@ -9,8 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import re
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator, Mapping
 
 from datamap import identity
 from datamap.errors import BadInput
@@ -60,8 +65,6 @@ def standard_params(workspace: Workspace, as_of: dt.date, manifest_facts: dict[s
     Policy values under their dotted names (lists one row per item), the run's reference date as
     ``as_of``, and the map-derived facts (``access.restricted.<system>``, ``subject.tables``).
     """
-    from datamap.store import policy_params
-
     out: dict[str, ParamValue] = {}
     for name, value in policy_params(workspace):
         if name in out:
@@ -92,6 +95,57 @@ def standard_params(workspace: Workspace, as_of: dt.date, manifest_facts: dict[s
     for name, value in manifest_facts.items():
         out[name] = as_param(value)
     return out
+
+
+# --- the run's parameters table ------------------------------------------------------------------
+
+
+def policy_params(workspace: Workspace) -> Iterator[tuple[str, str]]:
+    """Flatten policy.yml into ``(name, value)`` rows: dotted names, one row per list item.
+
+    Retention rules become ``retention.<system>.<collection>.<key>``; ``as_of`` is the reference date.
+    """
+    policy = workspace.policy
+    data = policy.model_dump(mode="json", exclude={"retention", "notice"})
+    data["as_of"] = policy.reference_date().isoformat()
+    yield from _flatten("", data)
+    yield from _flatten("notice.", {k: v for k, v in policy.notice.model_dump(mode="json").items() if k != "purposes"})
+    for rule in policy.retention:
+        yield from _flatten(f"retention.{rule.system}.{rule.collection}.",
+                            rule.model_dump(mode="json", exclude={"system", "collection"}))
+
+
+def _flatten(prefix: str, data: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            yield from _flatten(f"{name}.", value)
+        elif isinstance(value, list):
+            for item in value:
+                if not isinstance(item, (dict, list)):
+                    yield name, _text(item)
+        elif value is not None:
+            yield name, _text(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def put_params(db: Any, values: Mapping[str, str | list[str] | None]) -> None:
+    """The one writer of the ``params`` table (a DB-API connection): bound parameters only, a row per list item.
+
+    The names given replace their earlier rows. No value is ever formatted into SQL.
+    """
+    db.execute("CREATE TABLE IF NOT EXISTS params (name TEXT, value TEXT)")
+    db.executemany("DELETE FROM params WHERE name = ?", [(n,) for n in sorted(values)])
+    rows: list[tuple[str, str | None]] = []
+    for name, value in sorted(values.items()):
+        rows += [(name, v) for v in value] if isinstance(value, list) else [(name, value)]
+    db.executemany("INSERT INTO params (name, value) VALUES (?, ?)", rows)
+    db.commit()
 
 
 def referenced(query: str) -> set[str]:

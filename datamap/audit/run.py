@@ -26,14 +26,14 @@ from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedChe
 from datamap.audit.evidence import row_columns, row_finding
 from datamap.audit.mapfacts import workspace_facts
 from datamap.outputs import safe_cell
-from datamap.audit.params import missing_params, policy_value, standard_params
+from datamap.audit.params import missing_params, policy_value, put_params, standard_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer
 from datamap.binding import Binding, bindings, declared_absent
 from datamap.roles import load_roles
 from datamap.sources import files_of
-from datamap.store import open_read_only, put_params, sha256_file
+from datamap.store import digest, open_read_only, reading, sha256_file
 from datamap.workspace import Workspace, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
@@ -519,6 +519,21 @@ def retention_items(ws: Workspace) -> list[dict[str, str]]:
     return items
 
 
+def run_database(path: Path, store: Path) -> sqlite3.Connection:
+    """The run's own database (its ``params`` and ``retention_due``) with the store attached read-only.
+
+    Unqualified names find the run's tables first, then the store's; nothing can be written to the store.
+    """
+    db = sqlite3.connect(path.absolute().as_uri(), uri=True)
+    db.execute("ATTACH DATABASE ? AS store", (f"{store.absolute().as_uri()}?mode=ro",))
+    own = db.execute("SELECT name FROM store.sqlite_master WHERE name IN ('params', 'retention_due')").fetchone()
+    if own:  # the checks read the store first: its table would hide the run's
+        db.close()
+        raise BadInput(str(store), None, f"the audit store holds a {own[0]} table of its own (an older datamap made it)",
+                       "delete the store file; the next audit stages it again")
+    return db
+
+
 def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged, db_path: Path,
                         ws: Workspace) -> None:
     """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every record a legal duty keeps.
@@ -621,35 +636,30 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
     tmp = archive.new_run_folder(out)
     interrupted, stop_watching = _watch_interrupts()
     try:
-        work = Path(tempfile.mkdtemp(prefix="datamap-audit-"))  # mode 0700
-        try:
-            # The checks run on a private copy: the run's parameters never disturb a concurrent run.
-            # It holds every raw identifier, like the store: 0600 in the 0700 folder.
-            store_copy = work / "store.sqlite"
-            os.close(os.open(store_copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            with sqlite3.connect(staged.path) as src, sqlite3.connect(store_copy) as dst:
-                src.backup(dst)
-            with sqlite3.connect(store_copy) as db:
+        # The checks read the store itself, read-only; the run's parameters and the records a legal
+        # duty keeps live in a small database of its own, attached beside it (0600 in a 0700 folder),
+        # so two runs never disturb each other and no run copies gigabytes. Staging waits meanwhile.
+        with reading(staged.path), tempfile.TemporaryDirectory(prefix="datamap-audit-", ignore_cleanup_errors=True) as work:
+            run_db = Path(work) / "run.sqlite"
+            os.close(os.open(run_db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            with contextlib.closing(run_database(run_db, staged.path)) as db:
                 register_functions(db)
-                put_params(db, params)  # this run's parameters, on its own copy
-                build_retention_due(db, items, staged, store_copy, ws)
-            db.close()
-            sources = _provenance(store_copy)
-            provenance = _provenance_rows(store_copy)
+                put_params(db, params)
+                build_retention_due(db, items, staged, staged.path, ws)
+            sources = _provenance(staged.path)
+            provenance = _provenance_rows(staged.path)
             from datamap.audit.validation import Validator
 
-            validator = Validator(store_copy, tmp / "data_docs", run_name=stamp, mask=pseudo.mask)
-            engines: dict[str, Any] = {"data_map": dm, "store": store_copy, "staged": staged.collections, "bind": bind,
+            validator = Validator(staged.path, tmp / "data_docs", run_name=stamp, mask=pseudo.mask, run_db=run_db)
+            engines: dict[str, Any] = {"data_map": dm, "store": staged.path, "staged": staged.collections, "bind": bind,
                                        "systems": {d: system_of_dataset(dm, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
                 table = engines["scan"].table()  # column names come from the sources: formula-safe
                 table.map(safe_cell).rename(columns=safe_cell).to_csv(tmp / "discovery.csv", index=False)
-            findings = [f.shown_by(pseudo) for f in with_rows(findings, store_copy, ws)]  # rows found by the raw key
+            findings = [f.shown_by(pseudo) for f in with_rows(findings, staged.path, ws)]  # rows found by the raw key
             docs = validator.build_docs()
             validator.close()
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
         changed = changed_input(inputs, input_hashes(ws, dirs))  # a source edited during the run: not evidence
         if changed is not None:
             raise changed
@@ -662,7 +672,7 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
             "checks": {s: sum(1 for c in results if c.status == s) for s in STATES},
             "findings": len(findings),
-            "sha256": {**inputs, "store": sha256_file(staged.path)},
+            "sha256": {**inputs, "store": digest(staged.path)},  # what it holds: its tables' fingerprints
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
             "provenance": provenance,
             "skipped": list(staged.skipped),  # mail messages staging could not read; the checks ran without them

@@ -32,9 +32,14 @@ class Outcome:
 
 
 class Validator:
-    """One ephemeral GE context per run: the store as a SQLite source, Data Docs under the run folder."""
+    """One ephemeral GE context per run: the store as a SQLite source, Data Docs under the run folder.
 
-    def __init__(self, store_path: Path, docs_dir: Path, run_name: str, mask: Callable[[str], Any] = str):
+    With ``run_db`` (an audit run) the store is opened read-only and the run's own database (its
+    ``params``, ``retention_due``) is attached beside it as ``run``; without, the store holds them.
+    """
+
+    def __init__(self, store_path: Path, docs_dir: Path, run_name: str, mask: Callable[[str], Any] = str,
+                 run_db: Path | None = None):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -55,16 +60,16 @@ class Validator:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         }
-        self.store = self._sqlite_source("audit_store", store_path)
+        self.store = self._sqlite_source("audit_store", store_path, read_only=run_db is not None, attach=run_db)
         self._assets: dict[tuple[str, str], Any] = {}
         self._sources: dict[str, Any] = {"audit_store": self.store}
         self.stored = 0
 
-    def _sqlite_source(self, name: str, path: Path, read_only: bool = False) -> Any:
+    def _sqlite_source(self, name: str, path: Path, read_only: bool = False, attach: Path | None = None) -> Any:
         url = f"sqlite:///file:{path}?mode=ro&uri=true" if read_only else f"sqlite:///{path}"
         source = self.context.data_sources.add_sqlite(name, connection_string=url)
-        _with_functions(source.get_engine())
-        _with_functions(source.get_execution_engine().engine)  # GE keeps this engine for the batches
+        _with_functions(source.get_engine(), attach)
+        _with_functions(source.get_execution_engine().engine, attach)  # GE keeps this engine for the batches
         return source
 
     def source(self, name: str, url: str) -> Any:
@@ -234,11 +239,16 @@ def _scrub(value: Any, mask: Callable[[str], Any], redact: set[str], whole: bool
     return value
 
 
-def _with_functions(engine: Any) -> None:
-    """Give every connection of a SQLite engine the calendar functions the checks use."""
+def _with_functions(engine: Any, run_db: Path | None = None) -> None:
+    """Give every connection of a SQLite engine the calendar functions the checks use (and the run's database)."""
     from sqlalchemy import event
 
-    event.listen(engine, "connect", lambda dbapi_conn, _record: register_functions(dbapi_conn))
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        register_functions(dbapi_conn)
+        if run_db is not None:
+            dbapi_conn.execute("ATTACH DATABASE ? AS run", (f"{run_db.absolute().as_uri()}?mode=ro",))
+
+    event.listen(engine, "connect", on_connect)
     engine.dispose()  # connections opened before the listener must not be reused
 
 
