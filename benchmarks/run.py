@@ -188,7 +188,7 @@ def _secs(s: float | None) -> str:
 def _timeline(events: list[tuple[float, str]]) -> str:
     """When staging's serial tail starts: the last source merged, the identifier index, the statistics."""
     merged = [t for t, line in events if ": " in line]  # "<dataset>.<collection>: <rows> rows"
-    steps = [f"{line} from {t:.0f} s" for t, line in events if line in ("indexing the identifiers",
+    steps = [f"{line} from {t:.0f} s" for t, line in events if line in ("indexing the identifiers",  # stores before version 4
                                                                          "row statistics for the query planner")]
     return ", ".join(([f"last source merged at {max(merged):.0f} s"] if merged else []) + steps)
 

@@ -3,7 +3,10 @@
 Layout (docs/design.md, "The audit store"): one table ``<dataset>__<collection>`` per staged
 collection in the readers' shape (standard snake_case columns, ISO dates, ``_row``,
 ``<col>__norm``); mail adds ``<dataset>__recipients`` and ``<dataset>__body_identifiers``;
-``identifiers`` indexes every normalised identifier of every record; ``_provenance`` says where
+``<table>__identifiers`` holds every normalised identifier of each record of a table, and
+``<table>__name_words`` the words of its names: built and indexed by the worker that read the
+table, beside it; the views ``identifiers`` and ``name_words`` unite them for the checks and the
+subject lookup (a table restaged drops its own, nobody rebuilds an index over all of them). ``_provenance`` says where
 each table came from. The policy's parameters are not here: each audit run writes its own into
 a small database of its own, attached beside the read-only store (:mod:`datamap.audit.params`).
 
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "3"  # 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
+STORE_VERSION = "4"  # 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)
@@ -47,11 +50,6 @@ _META = """
 CREATE TABLE IF NOT EXISTS _provenance (tbl TEXT PRIMARY KEY, dataset TEXT, collection TEXT, source TEXT,
     sha256 TEXT, url TEXT, rows INTEGER, read_at TEXT);
 CREATE TABLE IF NOT EXISTS _staging (tbl TEXT PRIMARY KEY, fingerprint TEXT);
-CREATE TABLE IF NOT EXISTS identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
-CREATE INDEX IF NOT EXISTS identifiers_kind_value ON identifiers (kind, value);
-CREATE INDEX IF NOT EXISTS identifiers_tbl_key ON identifiers (tbl, record_key);
-CREATE TABLE IF NOT EXISTS name_words (word TEXT, tbl TEXT, record_key TEXT);
-CREATE INDEX IF NOT EXISTS name_words_word ON name_words (word);
 CREATE TABLE IF NOT EXISTS _skipped (tbl TEXT, collection TEXT, line TEXT);
 """
 
@@ -205,7 +203,9 @@ def stage(
     with _staging_lock(target):  # a second audit of the same workspace waits, then reuses what the first staged
         with engine.begin() as conn:
             conn.connection.driver_connection.executescript(_META)
-            conn.exec_driver_sql("DROP TABLE IF EXISTS params")  # kept here by stores before version 4: runs keep their own
+            for old in ("params", "identifiers", "name_words"):  # tables of stores before version 4 (restaged whole)
+                if conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (old,)).first():
+                    conn.exec_driver_sql(f'DROP TABLE "{old}"')
         plans = _plans(store, list(dict.fromkeys(wanted)))
         parts = [p for p in plans.values() if isinstance(p, _Part)]
         with _parts_folder(target) as folder:
@@ -215,16 +215,18 @@ def stage(
                 say(f"staging {len(parts)} of {len(plans)} sources in {store.workers} process(es)"
                     + (f"; {kept} unchanged, reused" if kept else ""))
             loading = _load_parts(parts, folder, chunksize or DEFAULT_CHUNKSIZE, store.workers)
-            with contextlib.closing(loading) as loaded, _bulk(engine, cold=bool(parts) and _is_empty(engine), say=say):
+            with contextlib.closing(loading) as loaded:
                 for key, plan in plans.items():
                     store.status[key] = plan if isinstance(plan, SourceStatus) else _merge(store, plan, next(loaded))
                     if isinstance(plan, _Part):
                         done = store.status[key]
                         say(f"{key[0]}.{key[1]}: {done.error or f'{done.rows:,} rows'}")
         _report_skipped(store, say)
-        if any(s.ok and not s.reused for s in store.status.values()):
+        _unite_identifiers(engine)
+        restaged = [s.table for s in store.status.values() if s.ok and not s.reused]
+        if restaged:
             say("row statistics for the query planner")
-            _analyze(engine)
+            _analyze(engine, restaged)
     return store
 
 
@@ -267,15 +269,41 @@ def reading(path: str | os.PathLike[str]) -> "contextlib.AbstractContextManager[
     return _staging_lock(Path(path), shared=True)
 
 
-def _analyze(engine: "Engine") -> None:
-    """Give SQLite's planner row statistics of the restaged tables and indexes.
+def _analyze(engine: "Engine", tables: list[str]) -> None:
+    """Give SQLite's planner row statistics of the restaged tables, their identifiers and indexes.
 
     Without them it may scan every e-mail in ``identifiers`` instead of looking up one value
-    (the erasure check on the 100k estate: 3 s a query, 0.003 s after ANALYZE, which itself costs
-    under a second of CPU there).
+    (the erasure check on the 100k estate: 3 s a query, 0.003 s after ANALYZE). The statistics
+    are sampled (``analysis_limit``): the planner needs their shape, not exact counts, and a full
+    ANALYZE of 21M identifier rows took 13 s at 1M subjects.
     """
     with engine.begin() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        for table in dict.fromkeys(tables):
+            for name in (table, f"{table}__identifiers", f"{table}__name_words"):
+                if name in names:
+                    conn.exec_driver_sql(f'ANALYZE main."{name}"')
+
+
+def _unite_identifiers(engine: "Engine") -> None:
+    """(Re)create the views ``identifiers (tbl, record_key, kind, value)`` and ``name_words (word, tbl,
+    record_key)`` over every staged table's own; SQLite pushes a query's conditions into each part."""
+    with engine.begin() as conn:
+        staged = [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT tbl FROM _provenance ORDER BY tbl")]
+        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        ids = [f"SELECT '{t}' AS tbl, record_key, kind, value FROM \"{t}__identifiers\"" for t in staged
+               if f"{t}__identifiers" in names and "'" not in t]
+        words = [f"SELECT word, '{t}' AS tbl, record_key FROM \"{t}__name_words\"" for t in staged
+                 if f"{t}__name_words" in names and "'" not in t]
+        views = {"identifiers": " UNION ALL ".join(ids) or
+                 "SELECT NULL AS tbl, NULL AS record_key, NULL AS kind, NULL AS value WHERE 0",
+                 "name_words": " UNION ALL ".join(words) or "SELECT NULL AS word, NULL AS tbl, NULL AS record_key WHERE 0"}
+        for view, select in views.items():
+            sql = f"CREATE VIEW {view} AS {select}"
+            if conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", (view,)).scalar() != sql:
+                conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view}")  # only when the tables changed: reading stays reading
+                conn.exec_driver_sql(sql)
 
 
 # --- one source ----------------------------------------------------------------------------------
@@ -428,8 +456,8 @@ def _read_part(src: "ResolvedSource", tbl: str, path: str, chunksize: int) -> tu
 
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql("CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT)")
-            conn.exec_driver_sql("CREATE TABLE name_words (word TEXT, tbl TEXT, record_key TEXT)")
+            conn.exec_driver_sql(f'CREATE TABLE "{tbl}__identifiers" (record_key TEXT, kind TEXT, value TEXT)')
+            conn.exec_driver_sql(f'CREATE TABLE "{tbl}__name_words" (word TEXT, record_key TEXT)')
             return _fill(conn, src, tbl, chunksize), None
     except Exception as exc:
         return 0, _reason(exc, src.dataset, src.collection)
@@ -480,30 +508,6 @@ def _copy_part(conn: "Connection", tbl: str) -> None:
                 conn.exec_driver_sql(f'ALTER TABLE main."{name}" ADD COLUMN "{column}" {kind}')
         quoted = ", ".join(f'"{c}"' for c, _ in columns)
         conn.exec_driver_sql(f'INSERT INTO main."{name}" ({quoted}) SELECT {quoted} FROM part."{name}"')
-
-
-@contextlib.contextmanager
-def _bulk(engine: "Engine", cold: bool, say: "Callable[[str], None]") -> Iterator[None]:
-    """Into an empty store, load the identifiers without their indexes and build them once at the end.
-
-    Keeping two indexes up to date row by row costs more than sorting once afterwards.
-    """
-    if cold:
-        with engine.begin() as conn:
-            for index in ("identifiers_kind_value", "identifiers_tbl_key", "name_words_word"):
-                conn.exec_driver_sql(f'DROP INDEX IF EXISTS "{index}"')
-    try:
-        yield
-    finally:
-        if cold:
-            say("indexing the identifiers")
-        with engine.begin() as conn:
-            conn.connection.driver_connection.executescript(_META)  # CREATE ... IF NOT EXISTS: only what is missing
-
-
-def _is_empty(engine: "Engine") -> bool:
-    with engine.begin() as conn:
-        return conn.exec_driver_sql("SELECT 1 FROM identifiers LIMIT 1").first() is None
 
 
 _HASHED: dict[tuple[int, ...], str] = {}  # a file's identity and stat -> its sha256 (see sha256_file)
@@ -599,13 +603,9 @@ def _clear(conn: "Connection", src: "ResolvedSource", tbl: str, files: list[Path
     """Remove what the store holds of this collection: its table (or its mailboxes' rows) and identifiers."""
     if src.kind == "mbox":
         _forget_mail(conn, src, files)
-    elif conn.exec_driver_sql("SELECT 1 FROM main._provenance WHERE tbl = ?", (tbl,)).first():
-        # staged before (a first staging skips this: without their indexes, deleting scans every identifier)
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{tbl}"')  # main.: the part attached has one too
-        conn.exec_driver_sql("DELETE FROM main.identifiers WHERE tbl = ?", (tbl,))
-        conn.exec_driver_sql("DELETE FROM main.name_words WHERE tbl = ?", (tbl,))
-    else:
-        conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{tbl}"')
+    else:  # main.: the part attached has tables of the same names
+        for name in (tbl, f"{tbl}__identifiers", f"{tbl}__name_words"):
+            conn.exec_driver_sql(f'DROP TABLE IF EXISTS main."{name}"')
     if src.kind == "message_trace":
         _ensure_mail_tables(conn, src.dataset)
         conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__recipients" WHERE via = ?', ("trace",))
@@ -636,6 +636,9 @@ def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -
         _check_unique_key(conn, src, tbl, src.key_column)
     if not mbox:  # built here, in the worker; the store receives the index pages with the rows
         _index_norms(conn, tbl)
+    conn.exec_driver_sql(f'CREATE INDEX "{tbl}__identifiers_kind_value" ON "{tbl}__identifiers" (kind, value)')
+    conn.exec_driver_sql(f'CREATE INDEX "{tbl}__identifiers_key" ON "{tbl}__identifiers" (record_key)')
+    conn.exec_driver_sql(f'CREATE INDEX "{tbl}__name_words_word" ON "{tbl}__name_words" (word)')
     return rows
 
 
@@ -672,7 +675,9 @@ def _forget_mail(conn: "Connection", src: "ResolvedSource", files: list[Path]) -
         ids = f'SELECT message_id FROM main."{tbl}" WHERE mailbox = ?'
         conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__recipients" WHERE via IN (\'to\', \'cc\') AND message_id IN ({ids})', (name,))
         conn.exec_driver_sql(f'DELETE FROM main."{src.dataset}__body_identifiers" WHERE message_id IN ({ids})', (name,))
-        conn.exec_driver_sql(f"DELETE FROM main.identifiers WHERE tbl = ? AND record_key IN ({ids})", (tbl, name))
+        for own in (f"{tbl}__identifiers", f"{tbl}__name_words"):
+            if conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE type='table' AND name = ?", (own,)).first():
+                conn.exec_driver_sql(f'DELETE FROM main."{own}" WHERE record_key IN ({ids})', (name,))
         conn.exec_driver_sql(f'DELETE FROM main."{tbl}" WHERE mailbox = ?', (name,))
 
 
@@ -767,7 +772,7 @@ def _insert(conn: "Connection", tbl: str, frame: "pd.DataFrame") -> None:
 
 
 def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, frame: "pd.DataFrame") -> None:
-    """One ``identifiers`` row per normalised identifier of each record (mail: sender, recipients, body)."""
+    """One ``<tbl>__identifiers`` row per normalised identifier of each record (mail: sender, recipients, body)."""
     from itertools import compress, repeat
 
     key = src.key_column if src.key_column in frame.columns else "_row"
@@ -782,19 +787,19 @@ def _index_identifiers(conn: "Connection", src: "ResolvedSource", tbl: str, fram
         values = _bindable(frame[norm])
         present = [v is not None for v in values]
         found = list(zip(compress(keys, present), compress(values, present)))
-        rows += zip(repeat(tbl), (k for k, _ in found), repeat(kind), (v for _, v in found))
+        rows += zip((k for k, _ in found), repeat(kind), (v for _, v in found))
         if kind == "name":
             names += found
     if src.kind == "mbox":
         for column, kind in (("to_addrs", "email"), ("cc_addrs", "email"), ("body_emails", "email"),
                              ("body_phones", "phone"), ("body_ibans", "iban")):
-            rows += [(tbl, k, kind, v) for k, values in zip(frame["message_id"], frame[column]) for v in _split(values)]
+            rows += [(k, kind, v) for k, values in zip(frame["message_id"], frame[column]) for v in _split(values)]
     if rows:
-        conn.exec_driver_sql("INSERT INTO identifiers VALUES (?, ?, ?, ?)", rows)
+        conn.exec_driver_sql(f'INSERT INTO "{tbl}__identifiers" VALUES (?, ?, ?)', rows)
     # A name is searched by the start of any of its words: an index on the words, not a scan of all names.
-    words = [(w, tbl, k) for k, v in names for w in dict.fromkeys(name_words(v, folded=True)) if len(w) >= 3]
+    words = [(w, k) for k, v in names for w in dict.fromkeys(name_words(v, folded=True)) if len(w) >= 3]
     if words:
-        conn.exec_driver_sql("INSERT INTO name_words VALUES (?, ?, ?)", words)
+        conn.exec_driver_sql(f'INSERT INTO "{tbl}__name_words" VALUES (?, ?)', words)
 
 
 def _record(conn: "Connection", part: _Part, rows: int) -> None:

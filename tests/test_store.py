@@ -128,7 +128,7 @@ def test_only_the_requested_collections_are_staged(sources_workspace):
     store = stage(sources_workspace, collections=[("zoho_crm", "leads"), ("hr", "roster")])
     assert list(store.status) == [("zoho_crm", "leads"), ("hr", "roster")]
     tables = {r[0] for r in query(store, "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_\\_%' ESCAPE '\\'")}
-    assert tables == {"zoho_crm__leads", "hr__roster"}
+    assert tables == {f"{t}{own}" for t in ("zoho_crm__leads", "hr__roster") for own in ("", "__identifiers", "__name_words")}
 
 
 def test_an_unchanged_source_is_reused_and_a_changed_one_restaged(sources_workspace):

@@ -782,7 +782,8 @@ def _run_one(check: ResolvedCheck, ws: Workspace, staged: Staged, params: dict[s
     if outcome.truncated:
         res.reason = "Great Expectations returned only the first unexpected rows; more records break the rule"
     if spec.restricted_query is not None:
-        res.restricted = [_restricted(row, pseudo) for row in outcome.restricted]
+        rows = [_restricted(row, pseudo) for row in outcome.restricted]  # in a fixed order: SQL's depends on the plan
+        res.restricted = sorted(rows, key=lambda r: [(k, str(v)) for k, v in sorted(r.items())])
     return res, found
 
 

@@ -97,18 +97,20 @@ def _joined(rows: Iterable[sqlite3.Row]) -> dict[tuple[str, str], str]:
 
 
 def names_of(con: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """The name on each given record (first and last name are separate identifiers: joined).
+    """The name on each given record (first and last name are separate identifiers: joined in the
+    order staging wrote them, which is the table's own identifiers' row order).
 
-    One pass over each table's identifiers (the index is on ``tbl``), not one per record.
+    One query per 500 records of a table, on that table's own identifiers.
     """
     by_table: dict[str, list[str]] = {}
     for table, rkey in keys:
         by_table.setdefault(table, []).append(rkey)
     rows: list[sqlite3.Row] = []
     for table, rkeys in by_table.items():
+        own = f'"{checked_name(table)}__identifiers"'
         for i in range(0, len(rkeys), 500):
             chunk = rkeys[i:i + 500]
-            rows += con.execute(f"SELECT tbl, record_key, value FROM identifiers WHERE tbl = ? AND kind = 'name' "
+            rows += con.execute(f"SELECT ? AS tbl, record_key, value FROM {own} WHERE kind = 'name' "
                                 f"AND record_key IN ({', '.join('?' * len(chunk))}) ORDER BY rowid", (table, *chunk)).fetchall()
     return _joined(rows)
 
