@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "4"  # 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
+STORE_VERSION = "5"  # 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)
@@ -222,7 +222,8 @@ def stage(
                         done = store.status[key]
                         say(f"{key[0]}.{key[1]}: {done.error or f'{done.rows:,} rows'}")
         _report_skipped(store, say)
-        _unite_identifiers(engine)
+        with engine.begin() as conn:
+            unite_identifiers(conn.connection.driver_connection, [store.table(d, c) for d, c in all_collections(ws)])
         restaged = [s.table for s in store.status.values() if s.ok and not s.reused]
         if restaged:
             say("row statistics for the query planner")
@@ -286,24 +287,30 @@ def _analyze(engine: "Engine", tables: list[str]) -> None:
                     conn.exec_driver_sql(f'ANALYZE main."{name}"')
 
 
-def _unite_identifiers(engine: "Engine") -> None:
+def unite_identifiers(db: sqlite3.Connection, order: Iterable[str] = ()) -> None:
     """(Re)create the views ``identifiers (tbl, record_key, kind, value)`` and ``name_words (word, tbl,
-    record_key)`` over every staged table's own; SQLite pushes a query's conditions into each part."""
-    with engine.begin() as conn:
-        staged = [r[0] for r in conn.exec_driver_sql("SELECT DISTINCT tbl FROM _provenance ORDER BY tbl")]
-        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        ids = [f"SELECT '{t}' AS tbl, record_key, kind, value FROM \"{t}__identifiers\"" for t in staged
-               if f"{t}__identifiers" in names and "'" not in t]
-        words = [f"SELECT word, '{t}' AS tbl, record_key FROM \"{t}__name_words\"" for t in staged
-                 if f"{t}__name_words" in names and "'" not in t]
-        views = {"identifiers": " UNION ALL ".join(ids) or
-                 "SELECT NULL AS tbl, NULL AS record_key, NULL AS kind, NULL AS value WHERE 0",
-                 "name_words": " UNION ALL ".join(words) or "SELECT NULL AS word, NULL AS tbl, NULL AS record_key WHERE 0"}
-        for view, select in views.items():
-            sql = f"CREATE VIEW {view} AS {select}"
-            if conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", (view,)).scalar() != sql:
-                conn.exec_driver_sql(f"DROP VIEW IF EXISTS {view}")  # only when the tables changed: reading stays reading
-                conn.exec_driver_sql(sql)
+    record_key)`` over every staged table's own; SQLite pushes a query's conditions into each part.
+
+    Only when the tables changed (reading the store stays reading); the tables are those
+    ``_provenance`` records, so a derived mail table is never mistaken for a collection's. They come
+    in ``order`` (sources.yml's), the rest by name: a lookup lists its hits in that order, as the
+    single identifiers table of earlier stores did.
+    """
+    recorded = [r[0] for r in db.execute("SELECT DISTINCT tbl FROM _provenance ORDER BY tbl")]
+    staged = [t for t in dict.fromkeys(order) if t in recorded] + [t for t in recorded if t not in set(order)]
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    ids = [f"SELECT '{t}' AS tbl, record_key, kind, value FROM \"{t}__identifiers\"" for t in staged
+           if f"{t}__identifiers" in names and "'" not in t]
+    words = [f"SELECT word, '{t}' AS tbl, record_key FROM \"{t}__name_words\"" for t in staged
+             if f"{t}__name_words" in names and "'" not in t]
+    views = {"identifiers": " UNION ALL ".join(ids) or "SELECT NULL AS tbl, NULL AS record_key, NULL AS kind, NULL AS value WHERE 0",
+             "name_words": " UNION ALL ".join(words) or "SELECT NULL AS word, NULL AS tbl, NULL AS record_key WHERE 0"}
+    for view, select in views.items():
+        sql = f"CREATE VIEW {view} AS {select}"
+        current = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = ?", (view,)).fetchone()
+        if current is None or current[0] != sql:
+            db.execute(f"DROP VIEW IF EXISTS {view}")
+            db.execute(sql)
 
 
 # --- one source ----------------------------------------------------------------------------------
@@ -636,6 +643,9 @@ def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -
         _check_unique_key(conn, src, tbl, src.key_column)
     if not mbox:  # built here, in the worker; the store receives the index pages with the rows
         _index_norms(conn, tbl)
+    if src.key_column and src.key_column.isidentifier():
+        # a record by its key (the subject lookup, a finding's row), as they ask for it: CAST(key AS TEXT) = ?
+        conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{tbl}__record_key" ON "{tbl}" (CAST("{src.key_column}" AS TEXT))')
     conn.exec_driver_sql(f'CREATE INDEX "{tbl}__identifiers_kind_value" ON "{tbl}__identifiers" (kind, value)')
     conn.exec_driver_sql(f'CREATE INDEX "{tbl}__identifiers_key" ON "{tbl}__identifiers" (record_key)')
     conn.exec_driver_sql(f'CREATE INDEX "{tbl}__name_words_word" ON "{tbl}__name_words" (word)')

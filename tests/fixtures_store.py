@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 import pytest
 
+from datamap.store import unite_identifiers
 from datamap.identity import (name_words, normalise_customer_number, normalise_email, normalise_iban, normalise_name,
                               normalise_phone)
 
@@ -22,10 +23,10 @@ def build_store(db: Path, tables: Iterable[tuple[str, str, str, str, list[str], 
     (the first column is the record key; ``kinds`` says which columns are identifiers); open it read-only."""
     con = sqlite3.connect(db)
     con.execute("CREATE TABLE _provenance(tbl, dataset, collection, source, sha256, url, rows, read_at)")
-    con.execute("CREATE TABLE identifiers(tbl, record_key, kind, value)")
-    con.execute("CREATE TABLE name_words(word, tbl, record_key)")
     for table, dataset, collection, source, columns, rows in tables:
         con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
+        con.execute(f'CREATE TABLE "{table}__identifiers"(record_key, kind, value)')
+        con.execute(f'CREATE TABLE "{table}__name_words"(word, record_key)')
         con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)",
                     (table, dataset, collection, source, "x", None, len(rows), "2026-11-24"))
         for n, row in enumerate(rows, start=1):
@@ -34,10 +35,11 @@ def build_store(db: Path, tables: Iterable[tuple[str, str, str, str, list[str], 
                 kind = kinds.get(column)
                 norm = NORMALISE[kind](value) if kind and value else None
                 if norm:
-                    con.execute("INSERT INTO identifiers VALUES (?,?,?,?)", (table, row[0], kind, norm))
+                    con.execute(f'INSERT INTO "{table}__identifiers" VALUES (?,?,?)', (row[0], kind, norm))
                     if kind == "name":
-                        con.executemany("INSERT INTO name_words VALUES (?,?,?)",
-                                        [(w, table, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
+                        con.executemany(f'INSERT INTO "{table}__name_words" VALUES (?,?)',
+                                        [(w, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
+    unite_identifiers(con)  # the views the lookup reads, as staging makes them
     con.commit()
     con.close()
     ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)

@@ -5,6 +5,7 @@ are in :mod:`datamap.subject.request`.
 """
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -26,10 +27,22 @@ _ORGANISATION = re.compile(r"^(company|company_name|account_name)$")
 
 def name_tokens(name: str | None) -> list[str]:
     """The folded words of a name without tussenvoegsels: ``Jan van der Berg`` -> ``['jan', 'berg']``."""
+    return list(_tokens(name))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _tokens(name: str | None) -> tuple[str, ...]:
+    # memoised: a lookup scores thousands of candidate names against the same few, and names repeat
     folded = re.sub(r"\bv\.? ?d\.?(?=[\s,;]|$)|\bv/d\b", " van der ", normalise_name(name) or "")
     words = name_words(folded)
     core = [w for w in words if w not in NAME_PARTICLES]
-    return core or words
+    return tuple(core or words)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _joined(name: str | None) -> str:
+    """A name folded with its spaces removed (``Jan-Willem van den Bergh`` -> ``jan-willemvandenbergh``)."""
+    return "".join((normalise_name(name) or "").split())
 
 
 def name_score(a: str | None, b: str | None) -> float:
@@ -40,13 +53,11 @@ def name_score(a: str | None, b: str | None) -> float:
     """
     from rapidfuzz import fuzz
 
-    ta, tb = name_tokens(a), name_tokens(b)
+    ta, tb = list(_tokens(a)), list(_tokens(b))
     if not ta or not tb:
         return 0.0
     (ta, used_a), (tb, used_b) = _expand_initials(ta, tb), _expand_initials(tb, ta)
-    joined_a = "".join((normalise_name(a) or "").split())
-    joined_b = "".join((normalise_name(b) or "").split())
-    score = max(fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)), fuzz.ratio(joined_a, joined_b))
+    score = max(fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)), fuzz.ratio(_joined(a), _joined(b)))
     return max(0.0, score - INITIAL_COST * (used_a + used_b))
 
 
