@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "5"  # 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
+STORE_VERSION = "6"  # 6: no index per normalised column; 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)
@@ -485,7 +485,6 @@ def _merge(store: Store, part: _Part, loaded: tuple[Path, int, str | None]) -> S
             with conn.begin():
                 _clear(conn, src, part.table, part.files)
                 _copy_part(conn, part.table)
-                _index_norms(conn, part.table)
                 _record(conn, part, rows)
         except Exception as exc:
             return SourceStatus(src.dataset, src.collection, part.table, error=_reason(exc, src.dataset, src.collection))
@@ -641,8 +640,6 @@ def _fill(conn: "Connection", src: "ResolvedSource", tbl: str, chunksize: int) -
         conn.exec_driver_sql("INSERT INTO _skipped VALUES (?, ?, ?)", [(tbl, src.collection, line) for line in skipped])
     if src.key_column and src.fmt.unique_key and not mbox:
         _check_unique_key(conn, src, tbl, src.key_column)
-    if not mbox:  # built here, in the worker; the store receives the index pages with the rows
-        _index_norms(conn, tbl)
     if src.key_column and src.key_column.isidentifier():
         # a record by its key (the subject lookup, a finding's row), as they ask for it: CAST(key AS TEXT) = ?
         conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS "{tbl}__record_key" ON "{tbl}" (CAST("{src.key_column}" AS TEXT))')
@@ -664,13 +661,6 @@ def _check_unique_key(conn: "Connection", src: "ResolvedSource", tbl: str, key: 
         raise BadInput(src.label, f"row {second}, column {src.fmt.header_of(key)}",
                        f"record key {shown_value(value, src.fmt.identifier_columns().get(key))} repeats row {first}",
                        "each record must be exported once")
-
-
-def _index_norms(conn: "Connection", tbl: str) -> None:
-    """Index the normalised identifier columns once the rows are in (cheaper than during the inserts)."""
-    for _, column, *_ in conn.exec_driver_sql(f'PRAGMA main.table_info("{tbl}")').all():
-        if column.endswith("__norm"):
-            conn.exec_driver_sql(f'CREATE INDEX IF NOT EXISTS main."{tbl}__{column}" ON "{tbl}" ("{column}")')
 
 
 def _forget_mail(conn: "Connection", src: "ResolvedSource", files: list[Path]) -> None:
