@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from datamap.sources import ResolvedSource
 
-STORE_VERSION = "6"  # 6: no index per normalised column; 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
+STORE_VERSION = "7"  # 7: full row statistics, gathered by the workers; 6: no index per normalised column; 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
 DEFAULT_PATH = ".datamap/store.sqlite"
 _BLOCK = 1 << 20
 CACHE_KIB = 256 * 1024  # SQLite page cache while staging (bounded: part of the peak memory)
@@ -85,6 +85,7 @@ class Store:
     status: dict[tuple[str, str], SourceStatus] = field(default_factory=dict)
     workers: int = 1  # processes that read the sources restaged in this staging
     _sources: dict[str, "Engine"] = field(default_factory=dict, repr=False)
+    _appended: set[str] = field(default_factory=set, repr=False)  # tables merged into existing ones: statistics due
 
     def provenance(self) -> list[dict[str, Any]]:
         """Where every table came from: source file or redacted URL, sha256, rows, time read."""
@@ -224,10 +225,9 @@ def stage(
         _report_skipped(store, say)
         with engine.begin() as conn:
             unite_identifiers(conn.connection.driver_connection, [store.table(d, c) for d, c in all_collections(ws)])
-        restaged = [s.table for s in store.status.values() if s.ok and not s.reused]
-        if restaged:
+        if store._appended:
             say("row statistics for the query planner")
-            _analyze(engine, restaged)
+            _analyze(engine, sorted(store._appended))
     return store
 
 
@@ -271,20 +271,17 @@ def reading(path: str | os.PathLike[str]) -> "contextlib.AbstractContextManager[
 
 
 def _analyze(engine: "Engine", tables: list[str]) -> None:
-    """Give SQLite's planner row statistics of the restaged tables, their identifiers and indexes.
+    """Row statistics for the tables parts were appended to (the mailboxes of a mail dataset).
 
-    Without them it may scan every e-mail in ``identifiers`` instead of looking up one value
-    (the erasure check on the 100k estate: 3 s a query, 0.003 s after ANALYZE). The statistics
-    are sampled (``analysis_limit``): the planner needs their shape, not exact counts, and a full
-    ANALYZE of 21M identifier rows took 13 s at 1M subjects.
+    Every other table arrives with the statistics its worker gathered (:func:`_copy_stats`).
+    Without them SQLite may scan every identifier instead of looking up one value (the erasure
+    check on the 100k estate: 3 s a query, 0.003 s after ANALYZE); sampled ones (``analysis_limit``)
+    were measured misleading: they told the planner a kind holds 1,001 rows, and it read every
+    name at 1M subjects for each 500 record keys the subject lookup asked for.
     """
     with engine.begin() as conn:
-        conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
-        names = {r[0] for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        for table in dict.fromkeys(tables):
-            for name in (table, f"{table}__identifiers", f"{table}__name_words"):
-                if name in names:
-                    conn.exec_driver_sql(f'ANALYZE main."{name}"')
+        for name in tables:
+            conn.exec_driver_sql(f'ANALYZE main."{name}"')
 
 
 def unite_identifiers(db: sqlite3.Connection, order: Iterable[str] = ()) -> None:
@@ -465,7 +462,9 @@ def _read_part(src: "ResolvedSource", tbl: str, path: str, chunksize: int) -> tu
         with engine.begin() as conn:
             conn.exec_driver_sql(f'CREATE TABLE "{tbl}__identifiers" (record_key TEXT, kind TEXT, value TEXT)')
             conn.exec_driver_sql(f'CREATE TABLE "{tbl}__name_words" (word TEXT, record_key TEXT)')
-            return _fill(conn, src, tbl, chunksize), None
+            rows = _fill(conn, src, tbl, chunksize)
+            conn.exec_driver_sql("ANALYZE")  # in the worker, in parallel; the merge copies the statistics
+            return rows, None
     except Exception as exc:
         return 0, _reason(exc, src.dataset, src.collection)
     finally:
@@ -484,7 +483,7 @@ def _merge(store: Store, part: _Part, loaded: tuple[Path, int, str | None]) -> S
         try:
             with conn.begin():
                 _clear(conn, src, part.table, part.files)
-                _copy_part(conn, part.table)
+                store._appended |= _copy_part(conn, part.table)
                 _record(conn, part, rows)
         except Exception as exc:
             return SourceStatus(src.dataset, src.collection, part.table, error=_reason(exc, src.dataset, src.collection))
@@ -494,10 +493,15 @@ def _merge(store: Store, part: _Part, loaded: tuple[Path, int, str | None]) -> S
     return SourceStatus(src.dataset, src.collection, part.table, rows=rows)
 
 
-def _copy_part(conn: "Connection", tbl: str) -> None:
-    """Append the attached part's tables to the store's (SQLite copies pages when the target is new)."""
+def _copy_part(conn: "Connection", tbl: str) -> set[str]:
+    """Append the attached part's tables to the store's (SQLite copies pages when the target is new).
+
+    A new table takes the part's row statistics along; returns the tables appended to existing
+    ones, whose statistics must be gathered again.
+    """
     part_tables = {name: sql for name, sql in conn.exec_driver_sql(
-        "SELECT name, sql FROM part.sqlite_master WHERE type = 'table'")}
+        "SELECT name, sql FROM part.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")}
+    appended: set[str] = set()
     for name, sql in part_tables.items():
         exists = conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE type='table' AND name = ?", (name,)).first()
         if not exists:  # the same declaration and indexes: SQLite then copies table and index pages whole
@@ -506,7 +510,9 @@ def _copy_part(conn: "Connection", tbl: str) -> None:
                     "SELECT sql FROM part.sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (name,)):
                 conn.exec_driver_sql(index_sql)
             conn.exec_driver_sql(f'INSERT INTO main."{name}" SELECT * FROM part."{name}"')
+            _copy_stats(conn, name)
             continue
+        appended.add(name)
         have = {r[1] for r in conn.exec_driver_sql(f'PRAGMA main.table_info("{name}")')}
         columns = [(r[1], r[2]) for r in conn.exec_driver_sql(f'PRAGMA part.table_info("{name}")')]
         for column, kind in columns:  # another mailbox with a header the first lacked
@@ -514,6 +520,17 @@ def _copy_part(conn: "Connection", tbl: str) -> None:
                 conn.exec_driver_sql(f'ALTER TABLE main."{name}" ADD COLUMN "{column}" {kind}')
         quoted = ", ".join(f'"{c}"' for c, _ in columns)
         conn.exec_driver_sql(f'INSERT INTO main."{name}" ({quoted}) SELECT {quoted} FROM part."{name}"')
+    return appended
+
+
+def _copy_stats(conn: "Connection", table: str) -> None:
+    """The row statistics the worker gathered for a table, into the store's (read by new connections)."""
+    if not conn.exec_driver_sql("SELECT 1 FROM part.sqlite_master WHERE name = 'sqlite_stat1'").first():
+        return
+    if not conn.exec_driver_sql("SELECT 1 FROM main.sqlite_master WHERE name = 'sqlite_stat1'").first():
+        conn.exec_driver_sql("ANALYZE main._staging")  # creates the statistics table
+    conn.exec_driver_sql("DELETE FROM main.sqlite_stat1 WHERE tbl = ?", (table,))
+    conn.exec_driver_sql("INSERT INTO main.sqlite_stat1 SELECT * FROM part.sqlite_stat1 WHERE tbl = ?", (table,))
 
 
 _HASHED: dict[tuple[int, ...], str] = {}  # a file's identity and stat -> its sha256 (see sha256_file)
