@@ -26,19 +26,22 @@ def build_store(db: Path, tables: Iterable[tuple[str, str, str, str, list[str], 
     for table, dataset, collection, source, columns, rows in tables:
         con.execute(f'CREATE TABLE "{table}"({", ".join(columns)}, _row)')
         con.execute(f'CREATE TABLE "{table}__identifiers"(record_key, kind, value)')
-        con.execute(f'CREATE TABLE "{table}__name_words"(word, record_key)')
+        con.execute(f'CREATE TABLE "{table}__name_words"(word, record_key, name)')
         con.execute("INSERT INTO _provenance VALUES (?,?,?,?,?,?,?,?)",
                     (table, dataset, collection, source, "x", None, len(rows), "2026-11-24"))
         for n, row in enumerate(rows, start=1):
             con.execute(f'INSERT INTO "{table}" VALUES ({", ".join("?" * (len(columns) + 1))})', (*row, n))
+            names = []
             for column, value in zip(columns, row):
                 kind = kinds.get(column)
                 norm = NORMALISE[kind](value) if kind and value else None
                 if norm:
                     con.execute(f'INSERT INTO "{table}__identifiers" VALUES (?,?,?)', (row[0], kind, norm))
                     if kind == "name":
-                        con.executemany(f'INSERT INTO "{table}__name_words" VALUES (?,?)',
-                                        [(w, row[0]) for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
+                        names.append((value, norm))
+            whole = " ".join(norm for _, norm in names)  # the record's name identifiers joined, as staging writes it
+            con.executemany(f'INSERT INTO "{table}__name_words" VALUES (?,?,?)',
+                            [(w, row[0], whole) for value, _ in names for w in dict.fromkeys(name_words(value)) if len(w) >= 3])
     unite_identifiers(con)  # the views the lookup reads, as staging makes them
     con.commit()
     con.close()

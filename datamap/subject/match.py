@@ -79,7 +79,7 @@ def _name_candidates(con: sqlite3.Connection, query: Iterable[str]) -> dict[tupl
     not scale to a million subjects.
     """
     stems = {w[:4] for name in query for w in name_tokens(name) if len(w) >= 3}
-    return names_of(con, records_with_words(con, stems))
+    return records_with_words(con, stems)
 
 
 # --- finding the person ------------------------------------------------------------------------

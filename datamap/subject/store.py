@@ -118,12 +118,13 @@ def names_of(con: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> dict[t
     return _joined(rows)
 
 
-def records_with_words(con: sqlite3.Connection, stems: Iterable[str]) -> list[tuple[str, str]]:
-    """The records whose name has a word starting with one of ``stems`` (a prefix range uses the index on word)."""
+def records_with_words(con: sqlite3.Connection, stems: Iterable[str]) -> dict[tuple[str, str], str]:
+    """The records whose name has a word starting with one of ``stems``, with their whole name
+    (a prefix range on each table's word index, which carries the name: no read per record)."""
     stems = sorted(stems)
     if not stems:
-        return []
+        return {}
     ranges = " OR ".join("(word >= ? AND word < ?)" for _ in stems)
-    rows = con.execute(f"SELECT DISTINCT tbl, record_key FROM name_words WHERE {ranges}",
+    rows = con.execute(f"SELECT DISTINCT tbl, record_key, name FROM name_words WHERE {ranges}",
                        [bound for stem in stems for bound in (stem, stem + "\uffff")]).fetchall()
-    return [(r["tbl"], str(r["record_key"])) for r in rows]
+    return {(r["tbl"], str(r["record_key"])): r["name"] for r in rows}
