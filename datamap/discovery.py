@@ -681,6 +681,7 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
     import sqlite3
 
     from datamap.sources import collections, resolve
+    from datamap.store import staged_as_is
     from datamap.workspace import load_workspace
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
@@ -715,7 +716,8 @@ def scan(workspace: Workspace | str, data_map: "DataMap | None" = None, sample_r
             result.detections += scan_frame(frame, dataset, collection, label)
             if from_source and len(frame) >= sample_rows:  # staging reads the rows the sample left: so must we
                 try:
-                    check_dates(ws, dataset, collection)
+                    if not staged_as_is(ws, dataset, collection):  # staging parsed every date of these bytes already
+                        check_dates(ws, dataset, collection)
                 except BadInput as exc:
                     result.errors[(dataset, collection)] = exc.line()
     finally:

@@ -353,6 +353,30 @@ def _plan(store: Store, dataset: str, collection: str) -> "SourceStatus | _Part"
         return SourceStatus(dataset, collection, tbl, error=_reason(exc, dataset, collection))
 
 
+def staged_as_is(workspace: Workspace, dataset: str, collection: str) -> bool:
+    """Whether the workspace's store holds this collection staged, without error, from its source as
+    it is now (same bytes, configuration, formats and code): then every row was parsed, every date read."""
+    from datamap.sources import resolve
+
+    target = workspace.store_folder / Path(DEFAULT_PATH).name
+    if not target.is_file():
+        return False
+    try:
+        src = resolve(workspace, dataset, collection)
+        fingerprint = _fingerprint(src, _source_sha(src, [] if src.is_sql else src.files()))
+        con = open_read_only(target)
+    except (BadInput, OSError, sqlite3.Error):
+        return False
+    try:
+        row = con.execute("SELECT fingerprint FROM _staging WHERE tbl = ?",
+                          (f"{table_name(workspace, dataset, collection)}#{collection}",)).fetchone()
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
+    return fingerprint is not None and row is not None and row[0] == fingerprint
+
+
 def _size(src: "ResolvedSource", files: list[Path]) -> int:
     """Bytes to read: the files, or a SQLite database's file shared by its tables (a server's: unknown, 0)."""
     if not src.is_sql:

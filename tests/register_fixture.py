@@ -11,6 +11,8 @@ from pathlib import Path
 
 import yaml
 
+from datamap.store import unite_identifiers
+
 ORGANIZATION = {
     "fides_key": "apora",
     "name": "Apora B.V.",
@@ -247,9 +249,11 @@ def write_run(out: Path, run_id: str = "20261124T090000Z", findings: list[dict] 
     con.executemany("INSERT INTO hr__roster VALUES (?,?,?,?)", ROSTER)
     con.execute("CREATE TABLE zoho_crm__users (user_id, email, email__norm, status)")
     con.executemany("INSERT INTO zoho_crm__users VALUES (?,?,?,?)", CRM_USERS)
-    # the store's identifier index, for counting persons (not records) per activity
-    con.execute("CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT)")
-    con.executemany("INSERT INTO identifiers VALUES (?,?,?,?)", IDENTIFIERS)
+    # each table's identifiers, for counting persons (not records) per activity, as staging keeps them
+    for table in dict.fromkeys(row[0] for row in IDENTIFIERS):
+        con.execute(f'CREATE TABLE IF NOT EXISTS "{table}__identifiers" (record_key TEXT, kind TEXT, value TEXT)')
+        con.executemany(f'INSERT INTO "{table}__identifiers" VALUES (?,?,?)', [r[1:] for r in IDENTIFIERS if r[0] == table])
+    unite_identifiers(con)
     con.commit()
     con.close()
     return run

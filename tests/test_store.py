@@ -170,3 +170,31 @@ def test_a_failed_restage_keeps_no_half_table(sources_workspace):
     store = stage(sources_workspace, chunksize=1)
     assert store.status[("zoho_crm", "leads")].error.startswith("exports/zoho_crm/Leads.csv: row 3, column Created Time")
     assert query(store, "SELECT count(*) FROM zoho_crm__leads") == [(3,)]  # the last good staging, rolled back to
+
+
+def test_a_file_is_hashed_again_only_when_it_changed(tmp_path):
+    import os
+
+    from datamap.store import sha256_file
+
+    f = tmp_path / "Leads.csv"
+    f.write_text("Record Id,Email\n1,a@b.nl\n", encoding="utf-8")
+    first = sha256_file(f)
+    assert sha256_file(f) == first == hashlib.sha256(f.read_bytes()).hexdigest()
+    before = f.stat()
+    f.write_text("Record Id,Email\n1,x@b.nl\n", encoding="utf-8")  # same size, and the old modification time put back
+    os.utime(f, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert sha256_file(f) == hashlib.sha256(f.read_bytes()).hexdigest() != first
+
+
+def test_scan_trusts_a_collection_staged_from_the_same_bytes_and_reads_a_changed_one_again(sources_workspace):
+    from datamap.store import staged_as_is
+    from datamap.workspace import load_workspace
+
+    ws = load_workspace(sources_workspace)
+    assert not staged_as_is(ws, "zoho_crm", "leads")  # nothing staged yet
+    stage(ws).close()
+    assert staged_as_is(ws, "zoho_crm", "leads")
+    leads = sources_workspace / "exports/zoho_crm/Leads.csv"
+    leads.write_bytes(leads.read_bytes() + b"\n")
+    assert not staged_as_is(load_workspace(sources_workspace), "zoho_crm", "leads")
