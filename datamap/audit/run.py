@@ -383,7 +383,7 @@ def _engine_findings(kind: str, workspace: Workspace, engines: dict[str, Any]) -
     if kind == "discovery":
         from datamap import discovery
 
-        # collections the run's store copy holds as staged are sampled there, not parsed again
+        # collections the store holds as staged are sampled there, not parsed again
         result = discovery.scan(workspace, dm, store=engines.get("store"),
                                 staged=[k for k, error in engines.get("staged", {}).items() if error is None])
         engines["scan"] = result  # its column table is kept with the run

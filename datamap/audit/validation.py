@@ -190,7 +190,7 @@ class Validator:
         self.stored += 1
 
     def close(self) -> None:
-        """Release the database connections (the store copy is deleted after the run)."""
+        """Release the database connections (the run's own database is deleted after the run)."""
         for source in self._sources.values():
             try:
                 source.get_engine().dispose()
