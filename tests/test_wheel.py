@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# One worker builds the wheel: setuptools builds in the checkout's build/ folder, and two xdist
+# workers each running the module fixture at once collided there ("File exists: ...dist-info").
+pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")
