@@ -15,16 +15,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# One worker builds the wheel: setuptools builds in the checkout's build/ folder, and two xdist
-# workers each running the module fixture at once collided there ("File exists: ...dist-info").
-pytestmark = pytest.mark.xdist_group("wheel")
 
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel pip builds from this checkout (in pip's isolated build environment, as a user's would)."""
+    import shutil
+
+    # Built from a copy of what the package is made of: setuptools writes into the source's build/
+    # folder, and two xdist workers building from the checkout at once collided there
+    # ("File exists: ...dist-info", a fresh-clone CI run).
+    source = tmp_path_factory.mktemp("source")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
+    shutil.copytree(ROOT / "datamap", source / "datamap", ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path_factory.mktemp("dist")
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(ROOT)],
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(source)],
                            capture_output=True, text=True)
     assert built.returncode == 0, built.stderr[-3000:]
     (found,) = dist.glob("datamap-*.whl")
