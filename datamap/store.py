@@ -345,7 +345,7 @@ def _plan(store: Store, dataset: str, collection: str) -> "SourceStatus | _Part"
         sha = _source_sha(src, files)
         fingerprint = _fingerprint(src, sha)
         with store.engine.begin() as conn:
-            if fingerprint and _unchanged(conn, tbl, collection, fingerprint):
+            if fingerprint and _unchanged(conn.connection.driver_connection, tbl, collection, fingerprint):
                 rows = conn.exec_driver_sql(f'SELECT count(*) FROM "{tbl}"').scalar_one()
                 return SourceStatus(dataset, collection, tbl, rows=int(rows), reused=True)
         return _Part(src, tbl, files, sha, fingerprint, _size(src, files))
@@ -368,13 +368,11 @@ def staged_as_is(workspace: Workspace, dataset: str, collection: str) -> bool:
     except (BadInput, OSError, sqlite3.Error):
         return False
     try:
-        row = con.execute("SELECT fingerprint FROM _staging WHERE tbl = ?",
-                          (f"{table_name(workspace, dataset, collection)}#{collection}",)).fetchone()
+        return fingerprint is not None and _unchanged(con, table_name(workspace, dataset, collection), collection, fingerprint)
     except sqlite3.Error:
         return False
     finally:
         con.close()
-    return fingerprint is not None and row is not None and row[0] == fingerprint
 
 
 def _size(src: "ResolvedSource", files: list[Path]) -> int:
@@ -639,10 +637,15 @@ def _fingerprint(src: "ResolvedSource", sha: str | None) -> str | None:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _unchanged(conn: "Connection", tbl: str, collection: str, fingerprint: str) -> bool:
-    key = f"{tbl}#{collection}"
-    row = conn.exec_driver_sql("SELECT fingerprint FROM _staging WHERE tbl = ?", (key,)).first()
-    exists = conn.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE type='table' AND name = ?", (tbl,)).first()
+def _staging_key(tbl: str, collection: str) -> str:
+    """A collection's row in ``_staging`` (several mbox collections share one table)."""
+    return f"{tbl}#{collection}"
+
+
+def _unchanged(db: sqlite3.Connection, tbl: str, collection: str, fingerprint: str) -> bool:
+    """Whether the store holds the table staged from exactly this fingerprint (a DB-API connection)."""
+    row = db.execute("SELECT fingerprint FROM _staging WHERE tbl = ?", (_staging_key(tbl, collection),)).fetchone()
+    exists = db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name = ?", (tbl,)).fetchone()
     return bool(row and exists and row[0] == fingerprint)
 
 
@@ -848,14 +851,17 @@ def _index_name_words(conn: "Connection", tbl: str) -> None:
     from itertools import groupby, islice
 
     raw = conn.connection.driver_connection
-    cursor = raw.execute(f'SELECT record_key, value FROM "{tbl}__identifiers" WHERE kind = \'name\' ORDER BY record_key, rowid')
-    records = groupby(cursor, key=lambda row: row[0])
-    while True:
-        batch = [(word, key, name) for key, group in islice(records, 10_000)
-                 for values in [[v for _, v in group]] for name in [" ".join(values)]
-                 for value in values for word in dict.fromkeys(name_words(value, folded=True)) if len(word) >= 3]
-        if not batch:
-            break
+    names = raw.execute(f'SELECT record_key, value FROM "{tbl}__identifiers" WHERE kind = \'name\' ORDER BY record_key, rowid')
+
+    def rows() -> Iterator[tuple[str, str, str]]:
+        for key, group in groupby(names, key=lambda row: row[0]):
+            values = [value for _, value in group]
+            whole = " ".join(values)
+            for value in values:
+                yield from ((word, key, whole) for word in dict.fromkeys(name_words(value, folded=True)) if len(word) >= 3)
+
+    words = rows()
+    while batch := list(islice(words, 10_000)):  # streamed: memory stays one batch, whatever the table
         raw.executemany(f'INSERT INTO "{tbl}__name_words" VALUES (?, ?, ?)', batch)
 
 
@@ -883,4 +889,4 @@ def _record(conn: "Connection", part: _Part, rows: int) -> None:
             count = conn.exec_driver_sql(f'SELECT count(*) FROM main."{name}"').scalar_one()
             conn.exec_driver_sql("INSERT OR REPLACE INTO _provenance VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                  (name, src.dataset, derived, f"derived from {src.dataset}__messages and {src.dataset}__message_trace", None, None, int(count), now))
-    conn.exec_driver_sql("INSERT OR REPLACE INTO _staging VALUES (?, ?)", (f"{tbl}#{src.collection}", fingerprint))
+    conn.exec_driver_sql("INSERT OR REPLACE INTO _staging VALUES (?, ?)", (_staging_key(tbl, src.collection), fingerprint))

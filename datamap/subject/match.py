@@ -40,7 +40,7 @@ def _tokens(name: str | None) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _joined(name: str | None) -> str:
+def _squashed(name: str | None) -> str:
     """A name folded with its spaces removed (``Jan-Willem van den Bergh`` -> ``jan-willemvandenbergh``)."""
     return "".join((normalise_name(name) or "").split())
 
@@ -57,7 +57,7 @@ def name_score(a: str | None, b: str | None) -> float:
     if not ta or not tb:
         return 0.0
     (ta, used_a), (tb, used_b) = _expand_initials(ta, tb), _expand_initials(tb, ta)
-    score = max(fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)), fuzz.ratio(_joined(a), _joined(b)))
+    score = max(fuzz.token_sort_ratio(" ".join(ta), " ".join(tb)), fuzz.ratio(_squashed(a), _squashed(b)))
     return max(0.0, score - INITIAL_COST * (used_a + used_b))
 
 
