@@ -213,10 +213,29 @@ SQL_FUNCTIONS = {"add_period": (2, add_period), "fiscal_year_end": (2, fiscal_ye
                  "norm_name": (1, _memo(_norm(identity.normalise_name)))}
 
 
+class SortedConcat:
+    """``group_concat(x)`` as every engine of datamap reads it: the values sorted, joined by ``,``.
+
+    SQLite joins in the order rows arrive, which depends on the plan; PostgreSQL and Spark
+    (``datamap.warehouse``) sort, so a finding's text is the same on all three.
+    """
+
+    def __init__(self) -> None:
+        self.values: list[str] = []
+
+    def step(self, value: Any) -> None:
+        if value is not None:
+            self.values.append(str(value))
+
+    def finalize(self) -> str | None:
+        return ",".join(sorted(self.values)) if self.values else None
+
+
 def register_functions(connection: Any) -> None:
     """Give a sqlite3 connection the calendar functions (deterministic, so SQLite may cache them)."""
     for name, (nargs, fn) in SQL_FUNCTIONS.items():
         connection.create_function(name, nargs, fn, deterministic=True)
+    connection.create_aggregate("group_concat", 1, SortedConcat)  # replaces the built-in of one argument
 
 
 def missing_params(queries: Iterable[str], available: dict[str, Any] | set[str]) -> list[str]:
