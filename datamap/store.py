@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy.engine import Connection, Engine
 
+    from datamap.warehouse.postgres import PgStore
+
     from datamap.sources import ResolvedSource
 
 STORE_VERSION = "8"  # 8: name words carry the whole name; 7: full row statistics, gathered by the workers; 6: no index per normalised column; 5: an index on each table's record key; 4: identifiers and name words per table, united by views; 2: name_words, the indexed words of every name identifier; 3: sources.yml dates/identifiers/key read through columns:
@@ -86,6 +88,7 @@ class Store:
     workers: int = 1  # processes that read the sources restaged in this staging
     _sources: dict[str, "Engine"] = field(default_factory=dict, repr=False)
     _appended: set[str] = field(default_factory=set, repr=False)  # tables merged into existing ones: statistics due
+    pg: "PgStore | None" = None  # the PostgreSQL schema the store was published to (sources.yml store: URL)
 
     def provenance(self) -> list[dict[str, Any]]:
         """Where every table came from: source file or redacted URL, sha256, rows, time read."""
@@ -132,17 +135,51 @@ class Store:
         self.engine.dispose()
 
 
-def open_read_only(path: str | os.PathLike[str]) -> sqlite3.Connection:
+def open_read_only(path: "str | os.PathLike[str] | PgStore") -> sqlite3.Connection:
     """Open an audit store read-only (SQLite ``mode=ro``), rows as mappings: the one door for every reader.
 
     Reading a store never creates or changes one: a missing file is bad input, not a new empty store.
+    A PostgreSQL store (``datamap.warehouse.postgres``) opens as a read-only session that takes the
+    same SQL, parameters and rows.
     """
+    from datamap.warehouse.postgres import PgStore
+
+    if isinstance(path, PgStore):
+        return path.connect()  # type: ignore[return-value]  # the same reading interface
     p = Path(path)
     if not p.is_file():
         raise BadInput(str(p), None, "audit store not found")
     con = sqlite3.connect(f"{p.absolute().as_uri()}?mode=ro", uri=True)  # as_uri: a '?' or '#' in the path stays a path
     con.row_factory = sqlite3.Row
     return con
+
+
+def pg_store(workspace: Workspace) -> "PgStore | None":
+    """The PostgreSQL schema the workspace's store is published to (sources.yml ``store:`` URL), or None."""
+    from datamap.warehouse.postgres import PgStore
+
+    return PgStore.parse(workspace.store_url) if workspace.store_url else None
+
+
+def version_of(store: "Path | PgStore") -> object:
+    """What changes when a store is staged again (a cache key): the file's time, or the schema's fingerprints."""
+    if isinstance(store, Path):
+        return store.stat().st_mtime_ns
+    con = store.connect()
+    try:
+        return tuple(con.execute("SELECT dataset, fingerprint FROM _published ORDER BY dataset").fetchall())
+    except sqlite3.Error:
+        return None
+    finally:
+        con.close()
+
+
+def columns_of(con: sqlite3.Connection, table: str) -> list[str] | None:
+    """A store table's columns, None when there is no such table (SQLite or PostgreSQL alike)."""
+    try:
+        return [d[0] for d in con.execute(f'SELECT * FROM "{table}" LIMIT 0').description or []]
+    except sqlite3.Error:
+        return None
 
 
 def table_name(workspace: Workspace, dataset: str, collection: str) -> str:
@@ -180,7 +217,7 @@ def stage(
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
     target = Path(path) if path else ws.store_folder / Path(DEFAULT_PATH).name
-    _private_store_file(target, own_folder=not path and not ws.sources.store)
+    _private_store_file(target, own_folder=not path and (not ws.sources.store or bool(ws.store_url)))
     engine = create_engine(f"sqlite:///{target}")
 
     @event.listens_for(engine, "connect")
@@ -228,6 +265,12 @@ def stage(
         if store._appended:
             say("row statistics for the query planner")
             _analyze(engine, sorted(store._appended))
+    if ws.store_url:  # the store the checks read is a PostgreSQL schema: load what changed into it
+        from datamap.warehouse.postgres import PgStore, publish
+
+        store.pg = PgStore.parse(ws.store_url)
+        engine.dispose()  # every staging write is on disk before COPY reads the file
+        publish(target, store.pg, say)
     return store
 
 

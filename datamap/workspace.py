@@ -132,7 +132,8 @@ class SourcesConfig(_Model):
     timezone: str = "Europe/Amsterdam"
     datasets: dict[str, DatasetSource]
     store: str | None = Field(
-        None, description="the folder of the audit store (relative to the workspace, or absolute); default .datamap")
+        None, description="the folder of the audit store (relative to the workspace, or absolute), or a PostgreSQL "
+                          "URL (postgresql://user:${PGPASSWORD}@host/db?schema=datamap); default .datamap")
     absent: dict[str, str] = Field(
         default_factory=dict, description="role (datamap/checks/roles.yml) -> why the company keeps no such data")
 
@@ -274,9 +275,17 @@ class Workspace:
         return p if p.is_absolute() else inside_workspace(self.root, self.root / p, relative, file, key)
 
     @property
+    def store_url(self) -> str | None:
+        """The PostgreSQL database the audit store lives in (sources.yml ``store:`` or ``--store`` as a URL), or None."""
+        return self.sources.store.strip() if self.sources.store and is_store_url(self.sources.store) else None
+
+    @property
     def store_folder(self) -> Path:
-        """Where the audit store lives: sources.yml ``store:`` (or ``--store``), else ``<workspace>/.datamap``."""
-        if not self.sources.store:
+        """Where the audit store lives: sources.yml ``store:`` (or ``--store``), else ``<workspace>/.datamap``.
+
+        With a PostgreSQL store, this folder keeps staging's own SQLite file (what changed since the last staging).
+        """
+        if not self.sources.store or self.store_url:
             return self.root / ".datamap"
         p = Path(self.sources.store).expanduser()
         return p if p.is_absolute() else self.root / p
@@ -289,12 +298,19 @@ class Workspace:
             return self
         if not str(folder).strip():
             raise BadInput(None, "--store", "an empty path: name the folder the audit store goes in")
+        if is_store_url(str(folder)):  # checked, and its server reached, before staging (datamap.store.pg_store)
+            return dataclasses.replace(self, sources=self.sources.model_copy(update={"store": str(folder).strip()}))
         sources = self.sources.model_copy(update={"store": str(Path(folder).expanduser().absolute())})
         return dataclasses.replace(self, sources=sources)
 
     @property
     def notice_path(self) -> Path:
         return self.path(self.policy.notice.file, "policy.yml", "notice.file")
+
+
+def is_store_url(text: str | None) -> bool:
+    """Whether a ``store:`` value names a PostgreSQL database (``datamap.warehouse.postgres``) rather than a folder."""
+    return bool(text) and str(text).strip().lower().startswith(("postgresql:", "postgresql+", "postgres:"))
 
 
 def inside_workspace(root: Path, path: Path, written: str, file: str = "sources.yml",

@@ -21,12 +21,15 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from datamap.errors import BadInput
 from datamap.findings import Finding
 from datamap.outputs import safe_row, write_atomic
 from datamap.store import open_read_only, sha256_file
+
+if TYPE_CHECKING:
+    from datamap.warehouse.postgres import PgStore
 
 FINDING_COLUMNS = ("id", "claim", "rule", "check", "severity", "system", "dataset", "collection",
                    "record_key", "subject_ref", "detail", "evidence")  # id first: what actions.yml names
@@ -288,6 +291,12 @@ class ArchivedRun:
     comparison: dict[str, Any] = field(default_factory=dict)
     store: Path | None = None
     data_sources: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # table -> (Data Source, records)
+    pg: "PgStore | None" = None  # the PostgreSQL schema the store was published to, when it was
+
+    @property
+    def location(self) -> "Path | PgStore | None":
+        """The store the register counts persons in: the PostgreSQL schema, else the SQLite file."""
+        return self.pg or self.store
 
     def rows_of_dataset(self, dataset: str) -> int | None:
         """Rows read from a dataset's sources in this run; None when nothing was read."""
@@ -346,8 +355,12 @@ def recorded_sources(store: Path) -> dict[str, list[tuple[str, int]]]:
     return out
 
 
-def load_run(folder: str | Path, workspace_root: str | Path | None = None, store: Path | None = None) -> ArchivedRun:
-    """Read one run folder (it holds ``checks.json``); row counts from ``store``, else its own store or the workspace's."""
+def load_run(folder: str | Path, workspace_root: str | Path | None = None, store: Path | None = None,
+             pg: "PgStore | None" = None) -> ArchivedRun:
+    """Read one run folder (it holds ``checks.json``); row counts from ``store``, else its own store or the workspace's.
+
+    ``pg``: the PostgreSQL schema the workspace's store is published to (it holds the same tables).
+    """
     base = Path(folder)
     if not (base / "checks.json").exists():
         raise BadInput(str(base), None, "not an audit run folder: no checks.json", "run `datamap audit` first")
@@ -366,6 +379,7 @@ def load_run(folder: str | Path, workspace_root: str | Path | None = None, store
         comparison=dict(_read_json(base / "comparison.json", {}) or {}),
         store=store,
         data_sources=recorded_sources(store) if store else {},
+        pg=pg,
     )
 
 
@@ -377,9 +391,10 @@ def run_folders(folder: str | Path) -> list[Path]:
     return finished_runs(base.parent if base.name == "runs" and not (base / "runs").is_dir() else base)
 
 
-def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None) -> ArchivedRun | None:
+def latest_run(folder: str | Path | None, workspace_root: str | Path | None = None,
+               pg: "PgStore | None" = None) -> ArchivedRun | None:
     """The newest run under ``folder`` (run ids are UTC timestamps, so names sort by time)."""
     if folder is None:
         return None
     found = run_folders(folder)
-    return load_run(found[-1], workspace_root) if found else None
+    return load_run(found[-1], workspace_root, pg=pg) if found else None

@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from datamap.audit import archive
 from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedCheck, expand, fill, load_catalogue,
@@ -26,14 +26,15 @@ from datamap.audit.catalogue import (DEFAULT_DIR, IDENTIFIER, Claim, ResolvedChe
 from datamap.audit.evidence import row_columns, row_finding
 from datamap.audit.mapfacts import workspace_facts
 from datamap.outputs import safe_cell
-from datamap.audit.params import missing_params, policy_value, put_params, standard_params
+from datamap.audit.params import missing_params, policy_value, put_params, register_functions, standard_params
 from datamap.errors import EXIT_CANNOT_RUN, EXIT_FINDINGS, EXIT_OK, BadInput
 from datamap.findings import Finding
 from datamap.identity import Pseudonymizer
 from datamap.binding import Binding, bindings, declared_absent
 from datamap.roles import load_roles
 from datamap.sources import files_of
-from datamap.store import digest, open_read_only, reading, sha256_file
+from datamap.store import columns_of, digest, open_read_only, pg_store, reading, sha256_file
+from datamap.warehouse.postgres import PgStore
 from datamap.workspace import Workspace, load_workspace
 
 TABLE_TOKEN = re.compile(r"\b([a-z][a-z0-9_]*?)__([a-z][a-z0-9_]*)\b")
@@ -50,6 +51,12 @@ class Staged:
     status: dict[str, str | None]
     collections: dict[tuple[str, str], str | None] = field(default_factory=dict)
     skipped: tuple[str, ...] = ()  # the mail messages staging left out, each with its one line (run.json)
+    pg: PgStore | None = None  # where the checks read when the store is a PostgreSQL schema (else ``path``)
+
+    @property
+    def location(self) -> "Path | PgStore":
+        """The store the checks, the register and the subject lookup read."""
+        return self.pg or self.path
 
 
 STATES = ("passed", "failed", "not_run", "not_applicable")
@@ -94,6 +101,7 @@ class AuditRun:
     comparison: dict[str, Any] = field(default_factory=dict)
     docs_index: Path | None = None
     store_path: Path | None = None
+    pg: PgStore | None = None
 
     @property
     def exit_code(self) -> int:
@@ -103,7 +111,7 @@ class AuditRun:
 
     def archived(self) -> archive.ArchivedRun:
         """This run as read back from its folder: what the charts, the register and the report read."""
-        return archive.load_run(self.run_dir, store=self.store_path)
+        return archive.load_run(self.run_dir, store=self.store_path, pg=self.pg)
 
 
 # --- staging ------------------------------------------------------------------------------------
@@ -123,7 +131,7 @@ def stage_sources(workspace: Workspace, path: Path | None = None, progress: bool
         skipped = tuple(line for s in staged.status.values() for line in s.skipped)
         for line in skipped:  # the checks run without them: never silently
             print(f"warning: {line}", file=sys.stderr, flush=True)
-        return Staged(Path(staged.path), status, {k: s.error for k, s in staged.status.items()}, skipped)
+        return Staged(Path(staged.path), status, {k: s.error for k, s in staged.status.items()}, skipped, staged.pg)
     finally:
         staged.close()
 
@@ -329,13 +337,13 @@ def unreadable(tables: list[str], staged: Staged, workspace: Workspace) -> str |
     return "; ".join(reasons) or None
 
 
-def missing_column(store: Path, item: dict[str, str], ws: Workspace) -> str | None:
+def missing_column(store: "Path | PgStore", item: dict[str, str], ws: Workspace) -> str | None:
     """A retention rule whose date column its collection does not have: the line that says what would fix it."""
+    db = open_read_only(store)
     try:
-        with open_read_only(store) as db:
-            columns = [r[1] for r in db.execute(f'PRAGMA table_info("{item["table"]}")')]
-    except sqlite3.Error:
-        return None
+        columns = columns_of(db, item["table"])
+    finally:
+        db.close()
     if not columns:
         return None
     import difflib
@@ -457,14 +465,14 @@ def _provenance(store: Path) -> dict[str, str]:
         return {}
 
 
-def with_rows(findings: list[Finding], store: Path, ws: Workspace) -> list[Finding]:
+def with_rows(findings: list[Finding], store: "Path | PgStore", ws: Workspace) -> list[Finding]:
     """Add the data row to evidence that names its record only by key (erasure leftovers, stale records)."""
     from datamap.sources import key_column
     from datamap.store import table_name
 
     out = []
     where: dict[tuple[str, str], tuple[str | None, str]] = {}  # (dataset, collection) -> key column, table: once each
-    con = sqlite3.connect(store)
+    con = open_read_only(store)
     try:
         for f in findings:
             dataset = ws.sources.datasets.get(f.dataset or "")
@@ -534,8 +542,45 @@ def run_database(path: Path, store: Path) -> sqlite3.Connection:
     return db
 
 
-def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged, db_path: Path,
-                        ws: Workspace) -> None:
+@contextlib.contextmanager
+def run_tables(staged: Staged, work: Path, engine: str = "sql") -> Iterator[tuple[Any, "Path | str"]]:
+    """Where a run keeps its ``params`` and ``retention_due``: a database of its own beside the SQLite
+    store (0600 in the run's 0700 folder), or a schema of its own beside the PostgreSQL one.
+
+    Yields the connection that fills them and what the validator attaches (the file, or the schema).
+    Spark reads them from the run's SQLite database, as it reads the store from staging's file.
+    """
+    if staged.pg is not None and engine == "sql":
+        from datamap.warehouse.postgres import run_schema
+
+        with run_schema(staged.pg) as (name, con):
+            yield con, name
+        return
+    run_db = work / "run.sqlite"
+    os.close(os.open(run_db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with contextlib.closing(run_database(run_db, staged.path)) as db:
+        register_functions(db)
+        yield db, run_db
+
+
+ENGINES = ("sql", "spark")
+
+
+def _spark_session(staged: Staged, run_db: Path, master: str | None, progress: bool) -> Any:
+    """A Spark session whose temp views are the store's tables (as Parquet beside the store) and the run's."""
+    from datamap.warehouse import spark
+
+    if progress:
+        print(f"  exporting the store to Parquet for Spark ({master or spark.LOCAL})", file=sys.stderr, flush=True)
+    session = spark.session(master)
+    spark.register_functions(session)
+    folder = staged.path.parent / "parquet"
+    spark.export_tables(staged.path, folder)
+    spark.register_views(session, folder, run_db)
+    return session
+
+
+def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], staged: Staged, ws: Workspace) -> None:
     """Derive ``retention_due(tbl, record_key, kept_until, legal_duty)`` for every record a legal duty keeps.
 
     The erasure check restricts such a record instead of counting it as a miss while its period
@@ -549,7 +594,7 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
         for key in ("table", "key", "date_column"):
             if not IDENTIFIER.match(item[key]):
                 raise BadInput("policy.yml", f"retention.{index}.{key}", f"{item[key]!r} is not a plain column or table name")
-        if staged.status.get(item["table"], "missing") is not None or missing_column(db_path, item, ws):
+        if staged.status.get(item["table"], "missing") is not None or missing_column(staged.location, item, ws):
             continue
         base = f"retention.{item['system']}.{item['collection']}"
         duty = db.execute("SELECT value FROM params WHERE name = ?", (f"{base}.legal_duty",)).fetchone()
@@ -563,7 +608,7 @@ def build_retention_due(db: sqlite3.Connection, items: list[dict[str, str]], sta
                                                            (SELECT value FROM params WHERE name = '{base}.anchor'),
                                                            (SELECT value FROM params WHERE name = 'fiscal_year_end')),
                                            (SELECT value FROM params WHERE name = '{base}.period')) AS kept_until
-                  FROM (SELECT DISTINCT "{item['date_column']}" AS dated FROM "{item['table']}"))
+                  FROM (SELECT DISTINCT "{item['date_column']}" AS dated FROM "{item['table']}") AS days)
                 SELECT '{item['table']}', CAST(r."{item['key']}" AS TEXT), kept.kept_until,
                        (SELECT value FROM params WHERE name = '{base}.legal_duty')
                 FROM "{item['table']}" AS r LEFT JOIN kept ON kept.dated = r."{item['date_column']}" """)
@@ -600,18 +645,23 @@ def _watch_interrupts() -> tuple[Callable[[], bool], Callable[[], None]]:
 def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.PathLike[str],
               as_of: dt.date | None = None, progress: bool = True, *,
               staged: Staged | None = None, catalogue_dirs: list[Path] | None = None,
-              store_path: str | os.PathLike[str] | None = None) -> AuditRun:
+              store_path: str | os.PathLike[str] | None = None, engine: str = "sql",
+              spark_master: str | None = None) -> AuditRun:
     """Verify every claim of the notice against the map and the data; archive the run under ``out_dir``.
 
     ``staged`` lets a caller pass an already staged store (tests); by default the sources are
     staged with :mod:`datamap.store` (into ``store_path``, default the workspace's store folder, ``Workspace.store_folder``).
     ``catalogue_dirs`` defaults to the shipped ``checks/`` plus the workspace's own ``checks/``
-    folder when it has one.
+    folder when it has one. ``engine``: where the SQL checks run, ``sql`` (the store's own database:
+    SQLite, or the PostgreSQL schema sources.yml ``store:`` names) or ``spark`` (the store as
+    Parquet in a Spark session: ``spark_master``, default ``local[2]``; ``datamap.warehouse.spark``).
     """
-    from datamap.audit.params import as_param, register_functions
+    from datamap.audit.params import as_param
     from datamap.provenance import installed, software
 
     ws = workspace if isinstance(workspace, Workspace) else load_workspace(workspace)
+    if engine not in ENGINES:
+        raise BadInput(None, "--engine", f"unknown engine {engine!r}", f"choose {' or '.join(ENGINES)}")
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     day = as_of or ws.policy.reference_date()
@@ -631,6 +681,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
 
     inputs = input_hashes(ws, dirs)  # before staging; compared after the checks (changed_input)
     pseudo = Pseudonymizer.of(ws)  # a refused key stops the run before minutes of staging
+    target = pg_store(ws)
+    if target is not None and staged is None:
+        target.connect().close()  # so does a PostgreSQL store that cannot be reached
     staged = staged or stage_sources(ws, Path(store_path) if store_path else None, progress)
     stamp = archive.run_stamp()
     tmp = archive.new_run_folder(out)
@@ -639,25 +692,24 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         # The checks read the store itself, read-only; the run's parameters and the records a legal
         # duty keeps live in a small database of its own, attached beside it (0600 in a 0700 folder),
         # so two runs never disturb each other and no run copies gigabytes. Staging waits meanwhile.
-        with reading(staged.path), tempfile.TemporaryDirectory(prefix="datamap-audit-", ignore_cleanup_errors=True) as work:
-            run_db = Path(work) / "run.sqlite"
-            os.close(os.open(run_db, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            with contextlib.closing(run_database(run_db, staged.path)) as db:
-                register_functions(db)
-                put_params(db, params)
-                build_retention_due(db, items, staged, staged.path, ws)
+        with reading(staged.path), tempfile.TemporaryDirectory(prefix="datamap-audit-", ignore_cleanup_errors=True) as work, \
+                run_tables(staged, Path(work), engine) as (db, run_db):
+            put_params(db, params)
+            build_retention_due(db, items, staged, ws)
+            spark = _spark_session(staged, Path(run_db), spark_master, progress) if engine == "spark" else None
             sources = _provenance(staged.path)
             provenance = _provenance_rows(staged.path)
             from datamap.audit.validation import Validator
 
-            validator = Validator(staged.path, tmp / "data_docs", run_name=stamp, mask=pseudo.mask, run_db=run_db)
-            engines: dict[str, Any] = {"data_map": dm, "store": staged.path, "staged": staged.collections, "bind": bind,
+            validator = Validator(staged.location, tmp / "data_docs", run_name=stamp, mask=pseudo.mask, run_db=run_db,
+                                  spark=spark)
+            engines: dict[str, Any] = {"data_map": dm, "store": staged.location, "staged": staged.collections, "bind": bind,
                                        "systems": {d: system_of_dataset(dm, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values
                 table = engines["scan"].table()  # column names come from the sources: formula-safe
                 table.map(safe_cell).rename(columns=safe_cell).to_csv(tmp / "discovery.csv", index=False)
-            findings = [f.shown_by(pseudo) for f in with_rows(findings, staged.path, ws)]  # rows found by the raw key
+            findings = [f.shown_by(pseudo) for f in with_rows(findings, staged.location, ws)]  # rows found by the raw key
             docs = validator.build_docs()
             validator.close()
         changed = changed_input(inputs, input_hashes(ws, dirs))  # a source edited during the run: not evidence
@@ -666,13 +718,15 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
         findings.sort(key=lambda f: (f.claim, f.rule, f.system, f.record_key))
         prev_name, prev = archive.latest_findings(out, started=stamp)  # the latest run finished before this one began
         comparison = {"previous_run": prev_name, **archive.compare(prev, findings)}
-        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path)
+        result = AuditRun(findings, results, claims, tmp, out, day, comparison, store_path=staged.path, pg=staged.pg)
         manifest = {
             "run": stamp, "as_of": day.isoformat(), "workspace": str(ws.root.resolve()), "pseudonym_key": pseudo.key_id(),
             "started_utc": stamp, "finished_utc": archive.run_stamp(), "exit_code": result.exit_code,
             "checks": {s: sum(1 for c in results if c.status == s) for s in STATES},
             "findings": len(findings),
             "sha256": {**inputs, "store": digest(staged.path)},  # what it holds: its tables' fingerprints
+            **({"store": staged.pg.shown()} if staged.pg else {}),  # where the checks read it (password hidden)
+            **({"engine": f"spark ({spark_master or 'local[2]'})"} if engine == "spark" else {}),
             "source_status": {t: (e or "ok") for t, e in sorted(staged.status.items())},
             "provenance": provenance,
             "skipped": list(staged.skipped),  # mail messages staging could not read; the checks ran without them

@@ -8,12 +8,14 @@ how many rows were examined) and its result is kept for the run's Data Docs.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from datamap.audit.catalogue import ResolvedCheck, fill
 from datamap.audit.params import register_functions
+from datamap.warehouse.postgres import PgStore
 
 # Set before Great Expectations is first imported: no usage analytics leave the machine.
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
@@ -32,14 +34,17 @@ class Outcome:
 
 
 class Validator:
-    """One ephemeral GE context per run: the store as a SQLite source, Data Docs under the run folder.
+    """One ephemeral GE context per run: the store as a data source, Data Docs under the run folder.
 
-    With ``run_db`` (an audit run) the store is opened read-only and the run's own database (its
-    ``params``, ``retention_due``) is attached beside it as ``run``; without, the store holds them.
+    The store is a SQLite file, a PostgreSQL schema (``datamap.warehouse.postgres``) or, with
+    ``spark`` (a session whose temp views are the store's tables, ``datamap.warehouse.spark``),
+    Spark dataframes. With ``run_db`` (an audit run) the store is opened read-only and the run's
+    own ``params`` and ``retention_due`` are beside it: an attached database ``run``, the run's
+    schema searched first, or temp views; without, the store holds them.
     """
 
-    def __init__(self, store_path: Path, docs_dir: Path, run_name: str, mask: Callable[[str], Any] = str,
-                 run_db: Path | None = None):
+    def __init__(self, store_path: "Path | PgStore", docs_dir: Path, run_name: str, mask: Callable[[str], Any] = str,
+                 run_db: "Path | str | None" = None, spark: Any = None):
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -60,7 +65,15 @@ class Validator:
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         }
-        self.store = self._sqlite_source("audit_store", store_path, read_only=run_db is not None, attach=run_db)
+        self.pg = store_path if isinstance(store_path, PgStore) and spark is None else None
+        self.spark = spark
+        if spark is not None:
+            self.store = self.context.data_sources.add_spark("audit_store")  # GE finds this session (getOrCreate)
+        elif self.pg is not None:  # the run's schema (params, retention_due) searched first, then the store's
+            self.store = self._sql_source("audit_store", self.pg.url_string([str(run_db)] if run_db else [], read_only=True))
+        else:
+            self.store = self._sqlite_source("audit_store", Path(store_path), read_only=run_db is not None,
+                                             attach=Path(run_db) if run_db else None)
         self._assets: dict[tuple[str, str], Any] = {}
         self._sources: dict[str, Any] = {"audit_store": self.store}
         self.stored = 0
@@ -79,18 +92,26 @@ class Validator:
                 path = Path(url[len("sqlite:///"):].split("?")[0].removeprefix("file:"))
                 self._sources[name] = self._sqlite_source(name, path, read_only=True)
             else:
-                import warnings
-
-                with warnings.catch_warnings():
-                    # GE's PostgresDatasource rejects socket URLs (?host=/path); the generic one reads them
-                    warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
-                    self._sources[name] = self.context.data_sources.add_sql(name, connection_string=url)
+                self._sources[name] = self._sql_source(name, url)
         return self._sources[name]
+
+    def _sql_source(self, name: str, url: str) -> Any:
+        import warnings
+
+        with warnings.catch_warnings():
+            # GE's PostgresDatasource rejects socket URLs (?host=/path); the generic one reads them
+            warnings.filterwarnings("ignore", message="You are using a generic SQLDatasource")
+            return self.context.data_sources.add_sql(name, connection_string=url)
 
     def _batch(self, source: Any, table: str) -> Any:
         key = (source.name, table)
+        if self.spark is not None and source is self.store:
+            if key not in self._assets:
+                self._assets[key] = source.add_dataframe_asset(name=table).add_batch_definition_whole_dataframe("whole")
+            return self._assets[key].get_batch(batch_parameters={"dataframe": self.spark.table(f"`{table}`")})
         if key not in self._assets:
-            asset = source.add_table_asset(name=table, table_name=table)
+            schema = self.pg.schema if self.pg is not None and source is self.store else None
+            asset = source.add_table_asset(name=table, table_name=table, schema_name=schema)
             self._assets[key] = asset.add_batch_definition_whole_table("whole_table")
         return self._assets[key].get_batch()
 
@@ -99,7 +120,7 @@ class Validator:
         gx = self.gx
         spec = check.spec
         table = fill(spec.table or "", check.vars)
-        query = fill(spec.query or "", check.vars)
+        query = self._dialect(fill(spec.query or "", check.vars))
         batch = self._batch(self.store, table)
         suite = gx.ExpectationSuite(name=check.check_id)
         suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
@@ -117,7 +138,7 @@ class Validator:
         self._keep(check, result, batch)
         restricted: list[dict[str, Any]] = []
         if spec.restricted_query:
-            restricted_query = fill(spec.restricted_query, check.vars)
+            restricted_query = self._dialect(fill(spec.restricted_query, check.vars))
             kept = batch.validate(gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query=restricted_query),
                                   result_format={"result_format": "COMPLETE"})
             _raise_on_exception(kept)
@@ -126,17 +147,32 @@ class Validator:
                 restricted = self._all_rows(self.store, table, restricted_query)
         return Outcome(rows=rows, rows_examined=count.result.get("observed_value"), restricted=restricted)
 
-    @staticmethod
-    def _all_rows(source: Any, table: str, query: str) -> list[dict[str, Any]]:
+    def _dialect(self, query: str) -> str:
+        """The catalogue's SQL as the store's engine reads it (``datamap.warehouse``), its batch aliased."""
+        query = aliased_batch(query)
+        if self.spark is not None:
+            from datamap.warehouse.spark import to_spark
+
+            return to_spark(query)
+        if self.pg is not None:
+            from datamap.warehouse.postgres import translate
+
+            return translate(query)
+        return query
+
+    def _all_rows(self, source: Any, table: str, query: str) -> list[dict[str, Any]]:
         """Every row of a query GE truncated to its first PAGE rows, in one more run of it.
 
         Paging with LIMIT/OFFSET through GE ran the query twice per page (GE counts, then
         fetches); the batch is the whole table, so ``{batch}`` is the table itself here.
         """
+        if self.spark is not None and source is self.store:
+            return [row.asDict() for row in self.spark.sql(query.format(batch=f"`{table}`")).collect()]
         from sqlalchemy import text
 
         engine = source.get_execution_engine()
-        batch = engine.engine.dialect.identifier_preparer.quote(table)
+        quote = engine.engine.dialect.identifier_preparer.quote
+        batch = quote(table) if self.pg is None else f"{quote(self.pg.schema)}.{quote(table)}"
         result = engine.execute_query(text(query.format(batch=batch)))
         return [row._asdict() for row in result.fetchall()]
 
@@ -250,6 +286,24 @@ def _with_functions(engine: Any, run_db: Path | None = None) -> None:
 
     event.listen(engine, "connect", on_connect)
     engine.dispose()  # connections opened before the listener must not be reused
+
+
+_BATCH = re.compile(r"\{batch\}(?!\s+AS\b)", re.IGNORECASE)
+
+
+def aliased_batch(query: str) -> str:
+    """Every ``{batch}`` of a query with a join given an alias of its own.
+
+    GE puts the batch into a query with a join as a bare ``(SELECT ...)`` and leaves aliasing to
+    the query (``_query_has_join_clause``); PostgreSQL before 16 refuses a subquery without one.
+    Without a join GE aliases it itself, so the query is left as it is.
+    """
+    from great_expectations.expectations.metrics.query_metric_provider import _query_has_join_clause
+
+    if not _query_has_join_clause(query):
+        return query
+    count = iter(range(1, 1 << 16))
+    return _BATCH.sub(lambda m: f"{{batch}} AS batch_{next(count)}", query)
 
 
 def docs_text(text: str) -> str:

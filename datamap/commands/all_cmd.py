@@ -15,7 +15,7 @@ def all_command(
     workspace: Path = typer.Argument(..., help="the workspace folder"),
     out: Path = typer.Option(Path("reports"), "--out", help="where the map, audit, report and register go"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show each step and each check as it runs"),
-    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store, or a PostgreSQL URL (postgresql://user:${PGPASSWORD}@host/db?schema=datamap) (default: sources.yml store:, else WORKSPACE/.datamap)"),
 ) -> None:
     """Map, discovery, audit (with report) and register; exit 0 no findings, 1 findings, 2 could not run."""
     from datamap.audit.summary import print_summary

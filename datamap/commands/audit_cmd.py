@@ -17,8 +17,11 @@ def audit(
     out: Path = typer.Option(Path("audit"), "--out", help="where findings, checks, Data Docs and the run archive go"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="reference date YYYY-MM-DD (default: policy.yml as_of, else today)"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show a progress line per check"),
-    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store, or a PostgreSQL URL (postgresql://user:${PGPASSWORD}@host/db?schema=datamap) (default: sources.yml store:, else WORKSPACE/.datamap)"),
     report: bool = typer.Option(False, "--report", help="also write the audit report (OUT/audit-report.html, and PDF when Chromium is there)"),
+    engine: str = typer.Option("sql", "--engine", help="where the SQL checks run: sql (the store's database: SQLite, or PostgreSQL with a store URL) or spark"),
+    spark_master: Optional[str] = typer.Option(None, "--spark-master", envvar="DATAMAP_SPARK_MASTER",
+                                               help="with --engine spark: the cluster (spark://host:7077, yarn, k8s://..., sc://host:15002); default local[2]"),
 ) -> None:
     """Run the checks of checks/P01.yml ... P16.yml; exit 0 no findings, 1 findings, 2 a check could not run."""
     from datamap.audit import run_audit
@@ -33,7 +36,7 @@ def audit(
         except ValueError:
             raise BadInput(None, "--as-of", f"not a date like 2026-11-24: {as_of!r}") from None
     ws = load_workspace(workspace).with_store(store)
-    run = run_audit(ws, out, as_of=day, progress=progress)
+    run = run_audit(ws, out, as_of=day, progress=progress, engine=engine, spark_master=spark_master)
     print_summary(run)
     if report:
         from datamap.report import write_report

@@ -21,7 +21,7 @@ def inquiry(
     email: Optional[str] = typer.Option(None, "--email", help="request: the person the AP asks about"),
     request_id: Optional[str] = typer.Option(None, "--request-id", help="request: the request id in the log"),
     discovered: Optional[str] = typer.Option(None, "--discovered", help="breach: when it was discovered (2026-12-01T09:30, Dutch time unless a zone is given); starts the 72 hours"),
-    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store, or a PostgreSQL URL (postgresql://user:${PGPASSWORD}@host/db?schema=datamap) (default: sources.yml store:, else WORKSPACE/.datamap)"),
     lang: str = typer.Option("nl", "--lang", help="nl (default) or en; the files are named in that language too: brief-aan-de-AP.pdf, "
                              "controles.csv, meldformulier-datalek.csv, bijlage-*.csv, herkomst.json / letter-to-the-AP.pdf, checks.csv, "
                              "breach-notification-form.csv, annex-*.csv, provenance.json, so both can share one folder"),

@@ -25,7 +25,7 @@ def subject(
     erasure_check: bool = typer.Option(False, "--erasure-check", help="after an erasure: what is left, what a legal duty keeps, "
                                                                      "whom to tell; without a person: every completed erasure of the log"),
     candidates: bool = typer.Option(False, "--candidates", help="also list weak matches that are not reported as the person"),
-    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store (default: sources.yml store:, else WORKSPACE/.datamap): for a read-only workspace"),
+    store: Optional[str] = typer.Option(None, "--store", help="the folder of the audit store, or a PostgreSQL URL (postgresql://user:${PGPASSWORD}@host/db?schema=datamap) (default: sources.yml store:, else WORKSPACE/.datamap)"),
     requests: bool = typer.Option(False, "--requests", help="print the request log with deadlines and status"),
 ) -> None:
     """Find every record of one person (matches shown by pseudonym and reason, never by value).

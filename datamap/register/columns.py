@@ -9,7 +9,7 @@ import datetime as dt
 import functools
 import sqlite3
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from dateutil.relativedelta import relativedelta
 from fideslang.models import PrivacyDeclaration, System
@@ -20,6 +20,9 @@ from datamap.register.model import (ANSWERED, CONTRADICTED, MISSING, NOT_APPLICA
                                     Context)
 from datamap.register.terms import has, t, t_or
 from datamap.register.verify import verify, verifying_rules
+
+if TYPE_CHECKING:
+    from datamap.warehouse.postgres import PgStore
 
 
 def _cell(value: str | None, *, mandatory: bool = False, declared: Iterable[str] = (), observed: Iterable[str] = (),
@@ -238,26 +241,29 @@ PERSON_KINDS = ("email", "customer_number")
 STAFF = frozenset({"employee", "trainee"})
 
 
-def persons_in(store: Path, datasets: tuple[str, ...], own_domains: tuple[str, ...] = (), staff: bool | None = None) -> int | None:
+def persons_in(store: "Path | PgStore", datasets: tuple[str, ...], own_domains: tuple[str, ...] = (),
+               staff: bool | None = None) -> int | None:
     """Distinct persons in the audit store's tables of ``datasets``; None when the store holds none of them.
 
     ``staff`` True counts only addresses at ``own_domains``, False only the others, None all.
     """
-    return _persons_in(store, store.stat().st_mtime_ns, datasets, own_domains, staff)
+    from datamap.store import version_of
+
+    return _persons_in(store, version_of(store), datasets, own_domains, staff)
 
 
 @functools.lru_cache(maxsize=64)
-def _persons_in(store: Path, _version: int, datasets: tuple[str, ...], own_domains: tuple[str, ...],
+def _persons_in(store: "Path | PgStore", _version: object, datasets: tuple[str, ...], own_domains: tuple[str, ...],
                 staff: bool | None) -> int | None:
     """Counted in SQL (distinct e-mails, plus customer numbers of tables without e-mails): at 1M subjects
     reading the identifiers into Python sets took 44 s and 1.2 GB for one register."""
-    from datamap.store import open_read_only
+    from datamap.store import columns_of, open_read_only
 
     con = open_read_only(store)
     try:
         marks = ", ".join("?" * len(datasets))
         tables = [r[0] for r in con.execute(f"SELECT DISTINCT tbl FROM _provenance WHERE dataset IN ({marks})", datasets)
-                  if con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"{r[0]}__identifiers",)).fetchone()]
+                  .fetchall() if columns_of(con, f"{r[0]}__identifiers") is not None]
         held = [t for t in tables if con.execute(
             f'SELECT 1 FROM "{t}__identifiers" WHERE kind IN (?, ?) LIMIT 1', PERSON_KINDS).fetchone()]
         if not held:
@@ -266,15 +272,17 @@ def _persons_in(store: Path, _version: int, datasets: tuple[str, ...], own_domai
                                                      ("email",)).fetchone()]
         numbers_only = [t for t in held if t not in with_email]
         emails = " UNION ".join(f'SELECT DISTINCT value FROM "{t}__identifiers" WHERE kind = \'email\'' for t in with_email)
-        own = " UNION ALL ".join("SELECT ?" for _ in own_domains) or "SELECT NULL WHERE 0"
+        own = " UNION ALL ".join("SELECT CAST(? AS TEXT)" for _ in own_domains) or "SELECT NULL WHERE 1 = 0"
         total, at_own = (0, 0) if not emails else con.execute(
             f"""WITH own(d) AS ({own}),
-                     hosts AS (SELECT substr(value, instr(value, '@') + 1) AS host FROM ({emails}))
-                SELECT count(*), coalesce(sum(EXISTS (SELECT 1 FROM own WHERE host = d OR substr(host, -length(d) - 1) = '.' || d)), 0)
-                FROM hosts""", tuple(d.lower() for d in own_domains)).fetchone()
+                     hosts AS (SELECT substr(value, instr(value, '@') + 1) AS host FROM ({emails}) AS emails)
+                SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM own WHERE host = d
+                                                               OR substr(host, -length(d) - 1) = '.' || d) THEN 1 ELSE 0 END), 0)
+                FROM hosts AS h""", tuple(d.lower() for d in own_domains)).fetchone()
         numbers = 0 if not numbers_only else con.execute(
             "SELECT count(*) FROM (" + " UNION ".join(
-                f'SELECT DISTINCT value FROM "{t}__identifiers" WHERE kind = \'customer_number\'' for t in numbers_only) + ")").fetchone()[0]
+                f'SELECT DISTINCT value FROM "{t}__identifiers" WHERE kind = \'customer_number\'' for t in numbers_only)
+            + ") AS numbers").fetchone()[0]
     except sqlite3.OperationalError:  # a store from before identifiers were kept per table
         return None
     finally:
@@ -292,13 +300,13 @@ def _number(n: int, lang: str) -> str:
 
 def col_subjects_count(ctx: Context, act: Activity) -> Cell:
     """How many persons the activity concerns, from the latest run's store (a regulator's first question on scale)."""
-    if ctx.run is None or ctx.run.store is None:
+    if ctx.run is None or ctx.run.location is None:
         return _cell(ctx.t("value.unknown_no_run"), where="datamap audit")
     datasets = tuple(sorted(_datasets_of(act)))
     subjects = set(act.decl.data_subjects)
     staff = True if subjects and subjects <= STAFF else (False if not subjects & STAFF else None)
     own = tuple(ctx.policy.recipients.own_domains) if ctx.policy else ()
-    n = persons_in(ctx.run.store, datasets, own, staff) if datasets else None
+    n = persons_in(ctx.run.location, datasets, own, staff) if datasets else None
     if n is None:
         return _cell(ctx.t("value.unknown_not_staged"), where="sources.yml")
     observed = [f"{ctx.t('label.audit_store')} identifiers ({', '.join(PERSON_KINDS)}): {', '.join(datasets)}"]

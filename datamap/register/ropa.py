@@ -22,10 +22,13 @@ def find_latest_run(workspace: Workspace, audit_dir: str | os.PathLike[str] | li
     """The latest run under the first of ``audit_dir`` that holds one (a run folder, or a folder with ``runs/``)."""
     if audit_dir is None:
         return None
+    from datamap.store import pg_store
+
     folders = [Path(p) for p in audit_dir] if isinstance(audit_dir, list) else [Path(audit_dir)]
+    pg = pg_store(workspace)  # a PostgreSQL store: the persons are counted there
     for folder in folders:
         for candidate in (folder, folder / "audit"):
-            run = latest_run(candidate, workspace.root) if candidate.is_dir() else None
+            run = latest_run(candidate, workspace.root, pg=pg) if candidate.is_dir() else None
             if run is not None:
                 return run
     return None

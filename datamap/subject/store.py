@@ -30,7 +30,7 @@ def open_store(workspace: Workspace, path: str | os.PathLike[str] | None = None)
     if errors:  # an answer built without one source would look complete and miss the person's data there
         more = f" (and {len(errors) - 1} more source(s) not read)" if len(errors) > 1 else ""
         raise BadInput(None, None, errors[0] + more)
-    return open_read_only(staged.path)
+    return open_read_only(staged.pg or staged.path)
 
 
 def tables(con: sqlite3.Connection) -> dict[str, tuple[str, str]]:
