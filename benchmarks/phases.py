@@ -199,15 +199,22 @@ def notebooks(args: argparse.Namespace) -> dict[str, Any]:
     return {"notebooks": seconds}
 
 
-def pushdown(args: argparse.Namespace) -> dict[str, Any]:
-    """The portal and CRM checks pushed down as SQL into a real PostgreSQL server."""
-    from benchmarks.pushdown import run_pushdown
+def postgres(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole audit with its store in a real PostgreSQL server (after ``audit``: compared with it)."""
+    from benchmarks.engines import run_postgres
 
-    return run_pushdown(args.workspace, args.work / "pushdown")
+    return run_postgres(args.workspace, args.work)
+
+
+def spark(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole audit with the catalogue on local Spark (after ``audit``: compared with it)."""
+    from benchmarks.engines import run_spark
+
+    return run_spark(args.workspace, args.work)
 
 
 PHASES: dict[str, PhaseFn] = {f.__name__: f for f in (generate, floor, stage, scan, audit, register, subject, naive,
-                                                       notebooks, pushdown, rerun)}
+                                                       notebooks, postgres, spark, rerun)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,12 @@
 """``make bench``: wall time and peak memory of every phase at 10k, 100k and 1M subjects.
 
 Run: ``python -m benchmarks.run [--sizes 10000,100000] [--skip-1m] [--quick] [--no-naive]
-[--no-postgres] [--no-notebooks]`` (``make bench BENCH_ARGS="--sizes 10000"``).
+[--no-engines] [--no-notebooks]`` (``make bench BENCH_ARGS="--sizes 10000"``).
 
 Demo estates are generated once and cached under ``benchmarks/cache/<subjects>-<seed>/``. Each
 phase (generate, floor, stage, scan, audit, register, subject lookup, the naive pandas + Great
-Expectations path, the PostgreSQL pushdown) runs in a fresh process; its peak resident memory is
-read from ``wait4``. Two references run on the same data in the same run, so the figures are
+Expectations path, the same audit on PostgreSQL and on local Spark at 100k, ``benchmarks/engines.py``)
+runs in a fresh process; its peak resident memory is read from ``wait4``. Two references run on the same data in the same run, so the figures are
 ratios that hold on a noisy machine: the floor (parse every input once) and the naive path.
 The table goes to the terminal and to ``benchmarks/results/bench.md`` and ``bench.json``.
 """
@@ -31,7 +31,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SIZES = (10_000, 100_000, 1_000_000)
 DEFAULT_PHASES = ("floor", "stage", "scan", "audit", "register", "subject", "naive", "rerun")
-PUSHDOWN_SIZE = 100_000
+ENGINES_SIZE = 100_000  # the estate audited on PostgreSQL and on Spark beside SQLite
+ENGINE_PHASES = ("postgres", "spark")
 NOTEBOOK_SUBJECTS = 2000  # the default demo (Makefile SUBJECTS)
 GIB = 1024**3
 
@@ -278,7 +279,7 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
              "MiB: the peak resident memory of the phase's process and its workers, summed.", ""]
     header = "| phase | " + " | ".join(f"{n:,} s | cpu | MiB" for n in sizes) + " |"
     lines += [header, "|---|" + "---:|---:|---:|" * len(sizes)]
-    phases = ["generate", *DEFAULT_PHASES, "pushdown"]
+    phases = ["generate", *DEFAULT_PHASES, *ENGINE_PHASES]
     for phase in phases:
         cells = []
         for n in sizes:
@@ -344,8 +345,8 @@ def markdown(meta: dict[str, Any], measurements: list[Measurement], sizes: list[
                            f"unchanged: restaged {len(m.info['restaged'])} of {m.info['tables']} collections "
                            f"({', '.join(m.info['restaged'])}) in {m.info['stage_seconds']:.1f} s; stage + audit "
                            f"{_secs(m.seconds)} s" + (f" against {_secs(full)} s cold" if full else ""))
-        if m.phase == "pushdown" and m.ok:
-            details.append(f"- pushdown {m.subjects:,}: {m.info.get('summary', '')}")
+        if m.phase in ENGINE_PHASES and m.ok:
+            details.append(f"- {m.phase} {m.subjects:,}: {m.info.get('summary', '')}")
         if m.phase == "naive" and m.ok:
             details.append(f"- naive {m.subjects:,}: {m.info.get('summary', '')}")
         if not m.ok:
@@ -372,10 +373,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="10,000 subjects only, no PostgreSQL, no notebooks")
     parser.add_argument("--phases", default=",".join(DEFAULT_PHASES), help="phases per size (default: all)")
     parser.add_argument("--no-naive", action="store_true", help="skip the pandas + Great Expectations reference")
-    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL pushdown run")
+    parser.add_argument("--no-engines", action="store_true", help="skip the audit on PostgreSQL and on Spark")
     parser.add_argument("--no-notebooks", action="store_true", help="skip executing the notebooks")
     parser.add_argument("--no-help", action="store_true", help="skip timing datamap --help")
-    parser.add_argument("--pushdown-size", type=int, default=PUSHDOWN_SIZE, help="estate for the PostgreSQL run")
+    parser.add_argument("--engines-size", type=int, default=ENGINES_SIZE, help="estate for the PostgreSQL and Spark runs")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--cache", type=Path, default=HERE / "cache")
     parser.add_argument("--results", type=Path, default=HERE / "results")
@@ -385,7 +386,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     except ValueError:
         parser.error(f"--sizes takes numbers like 10000,100000: {args.sizes!r}")
     if args.quick:
-        args.size_list, args.no_postgres, args.no_notebooks = [10_000], True, True
+        args.size_list, args.no_engines, args.no_notebooks = [10_000], True, True
     if args.skip_1m:
         args.size_list = [n for n in args.size_list if n != 1_000_000]
     if not args.size_list:
@@ -424,11 +425,13 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {n:>9,} {phase:<9} {_secs(m.seconds):>8} s {_secs(m.cpu):>8} cpu {_mib(m.peak_bytes):>7} MiB"
                 + ("" if m.ok else f"  FAILED {m.error}"))
             _save_partial(results, meta, measurements)  # an interrupted run keeps what it measured
-        if n == args.pushdown_size and not args.no_postgres:
-            m = run_phase("pushdown", workspace, work, n, args.seed)
-            measurements.append(m)
-            say(f"  {n:>9,} pushdown  {_secs(m.seconds):>8} s {_mib(m.peak_bytes):>7} MiB (client only)"
-                + ("" if m.ok else f"  FAILED {m.error}"))
+        if n == args.engines_size and not args.no_engines and "audit" in args.phase_list:
+            for phase in ENGINE_PHASES:  # the same audit beside SQLite's, compared check by check
+                m = run_phase(phase, workspace, work, n, args.seed)
+                measurements.append(m)
+                say(f"  {n:>9,} {phase:<9} {_secs(m.seconds):>8} s {_secs(m.cpu):>8} cpu {_mib(m.peak_bytes):>7} MiB"
+                    + ("" if m.ok else f"  FAILED {m.error}"))
+                _save_partial(results, meta, measurements)
     if not args.no_notebooks:
         work = results / "work" / "notebooks"
         workspace, _ = ensure_estate(args.cache, NOTEBOOK_SUBJECTS, args.seed, work, say)

@@ -68,8 +68,8 @@ def _as_postgres(cmd: list[str]) -> list[str]:
 def running_server(settings: str = "-c shared_buffers=16MB -c max_connections=30") -> Iterator[PgServer]:
     """Start a throwaway server on a unix socket in a fresh temp directory; stop and remove it after.
 
-    Used by the ``pg_server`` fixture and by the benchmark's PostgreSQL pushdown run
-    (``benchmarks/pushdown.py``), which passes larger ``settings``.
+    Used by the ``pg_server`` fixture and by the benchmark's PostgreSQL run
+    (``benchmarks/engines.py``), which passes larger ``settings``.
     """
     bindir = postgres_bin()
     base = Path(tempfile.mkdtemp(prefix="datamap-pg-"))

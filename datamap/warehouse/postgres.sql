@@ -168,7 +168,7 @@ BEGIN
     shown := date '4714-11-24 BC' + ((k + 43200000) / 86400000)::integer;
     y := extract(year FROM shown)::integer;
     y := CASE WHEN y < 0 THEN y + 1 ELSE y END;
-    day := CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, 4, '0') || to_char(shown, '-MM-DD');  -- month, day: fixed digits
+    day := CASE WHEN y < 0 THEN '-' ELSE '' END || lpad(abs(y)::text, 4, '0') || to_char(shown, '-MM-DD');
   END IF;
 END $$;
 
@@ -182,13 +182,33 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
               ELSE (datamap_sql.sqlite_instant(value)).day END $$;
 
 -- SQLite's julianday(x): days since noon, 24 November 4714 BC, as a double; PostgreSQL has none.
--- Checks subtract two of them (julianday(date(a)) - julianday(date(b))): a plain date is answered inline.
+-- Checks subtract two of them (julianday(date(a)) - julianday(date(b))). A date with an optional
+-- time to the second (no offset) is computed here, as SQLite's milliseconds over 86400000.0, the
+-- rest by sqlite_instant. PL/pgSQL: the argument is an expression (date(x)) read several times.
 CREATE OR REPLACE FUNCTION datamap_sql.julianday(value text) RETURNS double precision
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  ms bigint;
+BEGIN
+  IF value ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([ T]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?)?$' THEN
+    ms := (make_date(pg_catalog.left(value, 4)::integer, pg_catalog.substr(value, 6, 2)::integer, 1)
+           - date '4714-11-24 BC' + pg_catalog.substr(value, 9, 2)::integer - 1)::bigint * 86400000 - 43200000;
+    IF length(value) >= 16 THEN
+      ms := ms + pg_catalog.substr(value, 12, 2)::bigint * 3600000 + pg_catalog.substr(value, 15, 2)::bigint * 60000;
+    END IF;
+    IF length(value) = 19 THEN
+      ms := ms + pg_catalog.substr(value, 18, 2)::bigint * 1000;
+    END IF;
+    RETURN ms / 86400000.0::float8;
+  END IF;
+  RETURN (datamap_sql.sqlite_instant(value)).jd_ms / 86400000.0::float8;
+END $$;
+
+-- SQLite's lower(x) folds the ASCII letters only ('É' stays 'É'); PostgreSQL's folds by the database's
+-- locale, so the same check could match other rows on another server. The catalogue means SQLite's.
+CREATE OR REPLACE FUNCTION datamap_sql.lower(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN value ~ '^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$'
-              THEN (make_date(pg_catalog.left(value, 4)::integer, pg_catalog.substr(value, 6, 2)::integer, 1)
-                    - date '4714-11-24 BC' + pg_catalog.substr(value, 9, 2)::integer - 1)::float8 - 0.5::float8
-              ELSE (datamap_sql.sqlite_instant(value)).jd_ms / 86400000.0::float8 END $$;
+  SELECT pg_catalog.translate(value, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') $$;
 
 -- SQLite's instr(x, y): where y first occurs in x (1-based), 0 when it does not; PostgreSQL calls it strpos.
 CREATE OR REPLACE FUNCTION datamap_sql.instr(value text, part text) RETURNS integer
@@ -390,7 +410,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 CREATE OR REPLACE FUNCTION datamap_sql.norm_email(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
   SELECT datamap_sql.email_or_null(regexp_replace(
-           lower(regexp_replace(value, '[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', '', 'g') COLLATE "und-x-icu"), '^mailto:', '')) $$;
+           pg_catalog.lower(regexp_replace(value, '[\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+', '', 'g') COLLATE "und-x-icu"), '^mailto:', '')) $$;
 
 -- normalise_name: lower case, NFKD, combining marks dropped (Émile -> emile), whitespace runs
 -- made one space, stripped, lower case again; NULL when nothing is left. The class below is every
@@ -398,7 +418,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 -- PostgreSQL's regular expressions cannot name.
 CREATE OR REPLACE FUNCTION datamap_sql.norm_name(value text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT nullif(lower(btrim(regexp_replace(regexp_replace(normalize(lower(value COLLATE "und-x-icu"), NFKD),
+  SELECT nullif(pg_catalog.lower(btrim(regexp_replace(regexp_replace(normalize(pg_catalog.lower(value COLLATE "und-x-icu"), NFKD),
     '['
     '\u0300-\u034e\u0350-\u036f\u0483-\u0487\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7'
     '\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e4\u06e7\u06e8\u06ea-\u06ed\u0711'
