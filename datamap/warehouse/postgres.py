@@ -68,7 +68,8 @@ class PgStore:
         if url.drivername in ("postgresql", "postgres"):
             url = url.set(drivername="postgresql+psycopg")
         path = ",".join([*search, self.schema, FUNCTION_SCHEMA, "pg_catalog"])
-        options = [url.query.get("options", ""), f"-c search_path={path}"]
+        # jit=off: compiling a plan with many union branches took seconds for queries that run in milliseconds
+        options = [url.query.get("options", ""), f"-c search_path={path}", "-c jit=off"]
         if read_only:
             options.append("-c default_transaction_read_only=on")
         return url.update_query_dict({"options": " ".join(o for o in options if o)})
