@@ -210,7 +210,7 @@ def _pg_type(name: str, declared: str) -> str:
     return 'text COLLATE "C"' if name == "word" else "text"  # a name word is looked up by prefix range
 
 
-def _families(db: sqlite3.Connection) -> dict[str, list[str]]:
+def dataset_tables(db: sqlite3.Connection) -> dict[str, list[str]]:
     """The store's tables by dataset (``<dataset>__…``): a dataset's tables are republished together."""
     out: dict[str, list[str]] = {}
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"):
@@ -219,7 +219,7 @@ def _families(db: sqlite3.Connection) -> dict[str, list[str]]:
     return out
 
 
-def _fingerprints(db: sqlite3.Connection, families: dict[str, list[str]]) -> dict[str, str]:
+def dataset_fingerprints(db: sqlite3.Connection, families: dict[str, list[str]]) -> dict[str, str]:
     """One fingerprint per dataset: its collections' rows in ``_staging`` (their sources' sha256, configuration, code)."""
     rows = db.execute("SELECT tbl, fingerprint FROM _staging ORDER BY tbl").fetchall()
     out = {}
@@ -245,8 +245,8 @@ def publish(store: Path, target: PgStore, say: Callable[[str], None] | None = No
         pg.raw.execute(FUNCTIONS_FILE.read_text(encoding="utf-8"))
         pg.raw.execute(f'CREATE SCHEMA IF NOT EXISTS "{target.schema}"')
         pg.raw.execute(f'CREATE TABLE IF NOT EXISTS "{target.schema}"._published (dataset text PRIMARY KEY, fingerprint text)')
-        families = _families(db)
-        prints = _fingerprints(db, families)
+        families = dataset_tables(db)
+        prints = dataset_fingerprints(db, families)
         have = dict(pg.raw.execute(f'SELECT dataset, fingerprint FROM "{target.schema}"._published').fetchall())
         present = {r[0] for r in pg.raw.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (target.schema,)).fetchall()}
