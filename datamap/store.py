@@ -265,12 +265,12 @@ def stage(
         if store._appended:
             say("row statistics for the query planner")
             _analyze(engine, sorted(store._appended))
-    if ws.store_url:  # the store the checks read is a PostgreSQL schema: load what changed into it
-        from datamap.warehouse.postgres import PgStore, publish
+        if ws.store_url:  # the store the checks read is a PostgreSQL schema: load what changed into it
+            from datamap.warehouse.postgres import PgStore, publish
 
-        store.pg = PgStore.parse(ws.store_url)
-        engine.dispose()  # every staging write is on disk before COPY reads the file
-        publish(target, store.pg, say)
+            store.pg = PgStore.parse(ws.store_url)
+            engine.dispose()  # every staging write is on disk before COPY reads the file
+            publish(target, store.pg, say)  # under the lock: a run of this machine reading the schema waits
     return store
 
 

@@ -303,6 +303,7 @@ def needed_tables(check: ResolvedCheck, workspace: Workspace, params: dict[str, 
     text = " ".join(fill(t, check.vars) for t in (spec.table or "", spec.query or "", spec.restricted_query or ""))
     tables: set[str] = set()
     for dataset, collection in TABLE_TOKEN.findall(text):
+        collection = collection.removesuffix("__identifiers")  # a table's own identifiers come with it
         if collection not in COLUMN_SUFFIXES:
             table = f"{dataset}__{collection}"
             tables |= derived.get(table, {table})
