@@ -133,3 +133,17 @@ def test_a_store_url_that_cannot_be_reached_is_bad_input(demo_workspace, tmp_pat
     assert "cannot connect to the store's database" in capsys.readouterr().err
     assert main(["audit", str(ws), "--store", "postgresql://x@/db?schema=Public;drop", "--no-progress"]) == 2
     assert "cannot be the store's schema" in capsys.readouterr().err
+
+
+def test_the_register_of_a_workspace_with_a_postgresql_store_reads_its_schema(pg_demo, audited_demo):
+    from datamap.register.ropa import find_latest_run, register_for_workspace
+
+    ws_path, pg_audit, _ = pg_demo
+    ws = load_workspace(ws_path)
+    run = find_latest_run(ws, pg_audit)
+    assert run is not None and run.location == PgStore.parse(ws.store_url)
+    lite_ws, lite_audit = audited_demo
+    on_pg = register_for_workspace(ws, pg_audit, lang="nl")
+    on_lite = register_for_workspace(lite_ws, lite_audit, lang="nl")
+    shown = [repr(r.rows).replace(r.run_id or "", "RUN") for r in (on_pg, on_lite)]
+    assert shown[0] == shown[1]  # the persons counted in the schema among them
