@@ -73,8 +73,8 @@ def test_records_past_retention_are_judged_per_day_exactly_as_per_record(tmp_pat
           (3, 'C3', '2024-11-23 08:00:00'),  -- the same day as C1: expired too
           (4, 'C4', NULL),                   -- no date never expires
           (5, 'C5', '2024-02-29');           -- a leap day + P2Y clamps to 2026-02-28: expired
-        CREATE TABLE identifiers (tbl TEXT, record_key TEXT, kind TEXT, value TEXT);
-        INSERT INTO identifiers VALUES ('zoho_crm__contacts', 'C1', 'email', 'c1@example.nl');
+        CREATE TABLE zoho_crm__contacts__identifiers (record_key TEXT, kind TEXT, value TEXT);
+        INSERT INTO zoho_crm__contacts__identifiers VALUES ('C1', 'email', 'c1@example.nl');
     """
     params = {"as_of": "2026-11-24", "fiscal_year_end": "12-31",
               "retention.zoho_crm.contacts.anchor": "date", "retention.zoho_crm.contacts.period": "P2Y"}
