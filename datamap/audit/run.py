@@ -704,7 +704,9 @@ def run_audit(workspace: Workspace | str | os.PathLike[str], out_dir: str | os.P
 
             validator = Validator(staged.location, tmp / "data_docs", run_name=stamp, mask=pseudo.mask, run_db=run_db,
                                   spark=spark)
-            engines: dict[str, Any] = {"data_map": dm, "store": staged.location, "staged": staged.collections, "bind": bind,
+            # discovery samples staging's own file: its rows keep the order they were read (SQLite's rowid),
+            # which a PostgreSQL copy does not promise (there the sample fell back to parsing every source)
+            engines: dict[str, Any] = {"data_map": dm, "store": staged.path, "staged": staged.collections, "bind": bind,
                                        "systems": {d: system_of_dataset(dm, d) for d in ws.sources.datasets}}
             results, findings = _run_checks(resolved, ws, engines, staged, params, validator, pseudo, sources, progress)
             if engines.get("scan") is not None:  # which columns hold personal data: categories, never values

@@ -254,6 +254,7 @@ def publish(store: Path, target: PgStore, say: Callable[[str], None] | None = No
         if changed:
             say(f"loading {len(changed)} of {len(families)} datasets into PostgreSQL ({target.shown()})")
         with pg.raw.transaction():
+            pg.raw.execute(f'SET LOCAL search_path = "{target.schema}"')  # SQLite's index and view DDL names no schema
             for view in ("identifiers", "name_words"):
                 pg.raw.execute(f'DROP VIEW IF EXISTS "{target.schema}"."{view}"')
             gone = {t for t in present if "__" in t and t.split("__")[0] not in families}
@@ -272,13 +273,10 @@ def publish(store: Path, target: PgStore, say: Callable[[str], None] | None = No
             for table in META_TABLES:
                 pg.raw.execute(f'DROP TABLE IF EXISTS "{target.schema}"."{table}"')
                 _copy_table(db, pg.raw, target.schema, table)
-            for (view, sql) in db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"):
-                pg.raw.execute(f'SET LOCAL search_path = "{target.schema}"')
+            for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' ORDER BY name"):
                 pg.raw.execute(re.sub(r"\bWHERE 0$", "WHERE false", sql))
         for table in sorted(copied):
             pg.raw.execute(f'ANALYZE "{target.schema}"."{table}"')
-    except BadInput:
-        raise
     except Exception as exc:  # psycopg's errors: the store cannot be loaded, a bad input of the run
         raise BadInput("sources.yml", target.key, f"cannot load the audit store into {target.shown()}: "
                        f"{str(exc).strip().splitlines()[0]}") from None
@@ -313,8 +311,7 @@ def _copy_table(db: sqlite3.Connection, pg: Any, schema: str, table: str) -> int
             rows += len(batch)
     for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
                              (table,)):
-        pg.execute(f'SET LOCAL search_path = "{schema}"')
-        pg.execute(index_sql(sql))
+        pg.execute(index_sql(sql))  # in the schema publish set as the transaction's search path
     return rows
 
 
